@@ -3,3 +3,31 @@ export * from './tensor/dtype.js';
 export * from './tensor/host-tensor.js';
 export * from './io/byte-source.js';
 export type { TensorInfo, WeightStore } from './weights/weight-store.js';
+
+// prompts and vocabularies
+export { IMAGENET_TEMPLATES } from './prompts/imagenet-templates.js';
+export {
+  SYNONYM_SEPARATOR,
+  splitSynonyms,
+  fillTemplate,
+  classPrompts,
+  combineClassEmbeddings,
+  type ClassPrompts,
+} from './prompts/class-prompts.js';
+export * from './vocabularies/index.js';
+
+// architecture
+export * from './architecture/sed-architecture.js';
+export { parseArchitectureConfig } from './architecture/architecture-config.js';
+export { expectedWeightShapes, weightPart, OPTIONAL_WEIGHTS, type WeightPart } from './architecture/expected-weights.js';
+export {
+  architectureFromWeights,
+  checkWeights,
+  assertWeightsComplete,
+  type InferredArchitecture,
+  type InferOptions,
+  type WeightCheck,
+  type MisShapedWeight,
+  type FieldOrigin,
+} from './architecture/infer-architecture.js';
+export { countParameters, type ParameterCounts } from './architecture/parameter-count.js';
