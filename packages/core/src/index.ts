@@ -31,3 +31,20 @@ export {
   type FieldOrigin,
 } from './architecture/infer-architecture.js';
 export { countParameters, type ParameterCounts } from './architecture/parameter-count.js';
+
+// tensors and checkpoints
+export * from './tensor/float-convert.js';
+export {
+  openSafetensors,
+  safetensorsHeader,
+  serializeSafetensors,
+  checkTensorForWrite,
+  safetensorsDTypeName,
+  MAX_SAFETENSORS_HEADER_BYTES,
+  type SafetensorsStore,
+  type SafetensorsLayout,
+} from './checkpoint/safetensors.js';
+export { memoryWeightStore } from './weights/memory-store.js';
+export { openWeights, sniffWeightsFormat, type WeightsFormat } from './weights/open-weights.js';
+export { openPth, PTH_GLOBALS } from './checkpoint/pth-reader.js';
+export { openZip, looksLikeZip, type ZipArchive, type ZipEntry, type ZipRange, type OpenZipOptions } from './io/zip-reader.js';

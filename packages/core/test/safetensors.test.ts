@@ -1,0 +1,349 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { openSafetensors, safetensorsHeader, serializeSafetensors } from '../src/checkpoint/safetensors.js';
+import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
+import { memorySource, type ByteSource } from '../src/io/byte-source.js';
+import { fileSource } from '../src/node/file-source.js';
+import type { DType } from '../src/tensor/dtype.js';
+import { castFloat, float16BitsToFloat32, float32ToFloat16Array } from '../src/tensor/float-convert.js';
+import type { HostTensor } from '../src/tensor/host-tensor.js';
+import { memoryWeightStore } from '../src/weights/memory-store.js';
+
+// <repo root>/../shared/reference: the repo root is three levels above this test folder.
+const CASE_DIR = fileURLToPath(new URL('../../../../shared/reference/tiny/case-01/', import.meta.url));
+const CASE_FILE = `${CASE_DIR}tensors.safetensors`;
+
+const DTYPE_CODES: Record<string, DType> = {
+  F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I64: 'int64', I32: 'int32', U8: 'uint8', BOOL: 'bool',
+};
+
+/** Asserts that `run` fails with a one-line SedsegError of `code` whose message contains all fragments. */
+async function expectError(run: () => unknown, code: SedsegErrorCode, ...fragments: string[]): Promise<string> {
+  let error: unknown;
+  try {
+    await run();
+  } catch (e) {
+    error = e;
+  }
+  if (!isSedsegError(error)) throw new Error(`expected a SedsegError ${code}, got ${String(error)}`);
+  expect(error.code, error.message).toBe(code);
+  for (const f of fragments) expect(error.message).toContain(f);
+  expect(error.message).not.toContain('\n');
+  return error.message;
+}
+
+/** Builds a safetensors file by hand: header text (or value), then `data`; optional raw length. */
+function rawFile(header: unknown, data: Uint8Array | number = 0, length?: bigint): Uint8Array {
+  const text = typeof header === 'string' ? header : JSON.stringify(header);
+  const json = new TextEncoder().encode(text);
+  const body = typeof data === 'number' ? new Uint8Array(data) : data;
+  const out = new Uint8Array(8 + json.byteLength + body.byteLength);
+  new DataView(out.buffer).setBigUint64(0, length ?? BigInt(json.byteLength), true);
+  out.set(json, 8);
+  out.set(body, 8 + json.byteLength);
+  return out;
+}
+
+const open = (bytes: Uint8Array, name = 'bad.safetensors') => openSafetensors(memorySource(bytes, name));
+
+/** FNV-1a over bytes: an independent checksum. */
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193) >>> 0;
+  return h;
+}
+
+describe('reading the reference case file', () => {
+  const caseJson = JSON.parse(readFileSync(`${CASE_DIR}case.json`, 'utf8')) as {
+    tensors: Record<string, { stored: boolean; dtype: string; shape: number[] }>;
+  };
+  // Independent parse of the file with a plain DataView.
+  const fileBytes = new Uint8Array(readFileSync(CASE_FILE));
+  const view = new DataView(fileBytes.buffer, fileBytes.byteOffset, fileBytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(fileBytes.subarray(8, 8 + n))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const rawOf = (name: string) => {
+    const [b, e] = header[name]!.data_offsets;
+    return fileBytes.subarray(8 + n + b, 8 + n + e);
+  };
+
+  it('lists the tensors of case.json with their dtypes and shapes, in offset order', async () => {
+    const store = await openSafetensors(await fileSource(CASE_FILE));
+    try {
+      expect(store.format).toBe('safetensors');
+      expect(store.source).toBe(CASE_FILE);
+      expect(store.metadata).toEqual({ format: 'sed-reference-golden', case: 'case-01' });
+      const stored = Object.entries(caseJson.tensors).filter(([, t]) => t.stored);
+      expect(new Set(store.keys())).toEqual(new Set(stored.map(([name]) => name)));
+      expect(store.keys()).toHaveLength(stored.length);
+      for (const [name, t] of stored) {
+        expect(store.info(name)).toEqual({ name, dtype: DTYPE_CODES[t.dtype], shape: t.shape });
+      }
+      const byOffset = Object.keys(header).filter((k) => k !== '__metadata__')
+        .sort((a, b) => header[a]!.data_offsets[0] - header[b]!.data_offsets[0]);
+      expect(store.keys()).toEqual(byOffset);
+      expect(store.info('nope')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads the image, label and float tensors byte for byte', async () => {
+    const store = await openSafetensors(await fileSource(CASE_FILE));
+    try {
+      const image = await store.read('image');
+      expect(image.dtype).toBe('uint8');
+      expect(image.shape).toEqual([200, 300, 3]);
+      expect(image.data).toBeInstanceOf(Uint8Array);
+      expect(image.data.length).toBe(200 * 300 * 3);
+      expect(fnv1a(image.data as Uint8Array)).toBe(fnv1a(rawOf('image')));
+
+      const labels = await store.read('labels');
+      expect(labels.dtype).toBe('int32');
+      expect(labels.data).toBeInstanceOf(Int32Array);
+      let sum = 0;
+      for (let i = 0; i < 200 * 300; i++) sum += view.getInt32(rawOf('labels').byteOffset + 4 * i, true);
+      expect((labels.data as Int32Array).reduce((a, b) => a + b, 0)).toBe(sum);
+
+      const input = await store.read('input');
+      const raw = rawOf('input');
+      expect(input.data).toBeInstanceOf(Float32Array);
+      for (const i of [0, 1, 12345, input.data.length - 1]) {
+        expect(input.data[i]).toBe(view.getFloat32(raw.byteOffset + 4 * i, true));
+      }
+      await expectError(() => store.read('missing'), 'E_KEY', CASE_FILE, '"missing"');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('converts a float32 file to float16', async () => {
+    const store = await openSafetensors(await fileSource(CASE_FILE));
+    const converted: Array<[string, HostTensor]> = [];
+    for (const name of store.keys()) {
+      const t = await store.read(name);
+      converted.push([name, t.dtype === 'float32' ? castFloat(t, 'float16') : t]);
+    }
+    await store.close();
+    const bytes = serializeSafetensors(converted, { ...store.metadata, dtype: 'float16' });
+    expect(bytes.byteLength).toBeLessThan(fileBytes.byteLength);
+
+    const half = await open(bytes, 'half.safetensors');
+    expect(half.keys()).toEqual(store.keys());
+    expect(half.metadata.dtype).toBe('float16');
+    for (const name of half.keys()) {
+      const info = half.info(name)!;
+      const code = header[name]!.dtype;
+      expect(info.dtype).toBe(code === 'F32' ? 'float16' : DTYPE_CODES[code]);
+      expect(info.shape).toEqual(header[name]!.shape);
+    }
+    const res3 = await half.read('res3');
+    const src = new Float32Array(rawOf('res3').slice().buffer);
+    expect(res3.data).toEqual(float32ToFloat16Array(src));
+    for (let i = 0; i < src.length; i += 97) {
+      const v = float16BitsToFloat32((res3.data as Uint16Array)[i]!);
+      expect(Math.abs(v - src[i]!)).toBeLessThanOrEqual(Math.abs(src[i]!) * 2 ** -11 + 2 ** -25);
+    }
+    expect(fnv1a((await half.read('image')).data as Uint8Array)).toBe(fnv1a(rawOf('image')));
+  });
+});
+
+describe('writing and reading back', () => {
+  const tensors: Record<string, HostTensor> = {
+    f32: { dtype: 'float32', shape: [2, 3], data: new Float32Array([1, -2.5, 3e38, -0, NaN, Infinity]) },
+    f16: { dtype: 'float16', shape: [3], data: new Uint16Array([0x3c00, 0x7e01, 0x8001]) },
+    bf16: { dtype: 'bfloat16', shape: [1, 2], data: new Uint16Array([0x3f80, 0xff80]) },
+    f64: { dtype: 'float64', shape: [2], data: new Float64Array([Math.PI, -1e-300]) },
+    i64: { dtype: 'int64', shape: [2], data: new BigInt64Array([-(1n << 62n), 12345678901234n]) },
+    i32: { dtype: 'int32', shape: [1, 1, 3], data: new Int32Array([-1, 0, 2147483647]) },
+    u8: { dtype: 'uint8', shape: [5], data: new Uint8Array([0, 1, 128, 254, 255]) },
+    bool: { dtype: 'bool', shape: [4], data: new Uint8Array([1, 0, 0, 1]) },
+    scalar: { dtype: 'float32', shape: [], data: new Float32Array([42]) },
+    empty: { dtype: 'int64', shape: [0, 4], data: new BigInt64Array(0) },
+  };
+
+  it('round-trips every dtype', async () => {
+    const bytes = serializeSafetensors(tensors, { author: 'test', 'π': 'ünïcode' });
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect((8 + n) % 8).toBe(0);
+    const store = await open(bytes, 'rt.safetensors');
+    expect(store.metadata).toEqual({ author: 'test', 'π': 'ünïcode' });
+    // Same order as given (the empty tensor sits at the end offset, after all others).
+    expect(store.keys()).toEqual(Object.keys(tensors));
+    for (const [name, t] of Object.entries(tensors)) {
+      const r = await store.read(name);
+      expect(r.dtype).toBe(t.dtype);
+      expect(r.shape).toEqual(t.shape);
+      expect(r.data.constructor).toBe(t.data.constructor);
+      expect(new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
+        .toEqual(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    }
+  });
+
+  it('accepts a list of pairs and keeps its order', async () => {
+    const bytes = serializeSafetensors([['z', tensors.u8!], ['a', tensors.f32!], ['0', tensors.i32!]]);
+    const store = await open(bytes);
+    expect(store.keys()).toEqual(['z', 'a', '0']);
+    expect(store.metadata).toEqual({});
+    // Misaligned float32 (after 5 bytes of u8) is still read correctly.
+    expect([...(await store.read('a')).data].slice(0, 3)).toEqual([1, -2.5, Math.fround(3e38)]);
+  });
+
+  it('lays the header out with space padding and no holes', () => {
+    for (let pad = 0; pad < 8; pad++) {
+      const name = 'x'.repeat(pad + 1);
+      const { headerBytes, offsets, dataSize } = safetensorsHeader(
+        [{ name, dtype: 'uint8', shape: [3] }, { name: 'b', dtype: 'float32', shape: [2, 2] }],
+        { k: 'v' },
+      );
+      expect(headerBytes.byteLength % 8).toBe(0);
+      const n = Number(new DataView(headerBytes.buffer).getBigUint64(0, true));
+      expect(n).toBe(headerBytes.byteLength - 8);
+      const text = new TextDecoder().decode(headerBytes.subarray(8));
+      expect(text.trimEnd().endsWith('}')).toBe(true);
+      expect(text.slice(text.trimEnd().length)).toMatch(/^ *$/);
+      expect(offsets).toEqual([[0, 3], [3, 19]]);
+      expect(dataSize).toBe(19);
+      const json = JSON.parse(text) as Record<string, unknown>;
+      expect(json.__metadata__).toEqual({ k: 'v' });
+      expect(json.b).toEqual({ dtype: 'F32', shape: [2, 2], data_offsets: [3, 19] });
+    }
+  });
+
+  it('refuses bad writer input', async () => {
+    await expectError(() => safetensorsHeader([{ name: 'a', dtype: 'uint8', shape: [1] }, { name: 'a', dtype: 'uint8', shape: [1] }]), 'E_ARGUMENT', 'duplicate', '"a"');
+    await expectError(() => safetensorsHeader([{ name: '__metadata__', dtype: 'uint8', shape: [1] }]), 'E_ARGUMENT', '__metadata__');
+    await expectError(() => safetensorsHeader([{ name: 'a', dtype: 'uint8', shape: [-1] }]), 'E_ARGUMENT', '"a"', 'shape');
+    await expectError(() => safetensorsHeader([], { k: 1 as unknown as string }), 'E_ARGUMENT', 'metadata "k"');
+    await expectError(
+      () => serializeSafetensors({ w: { dtype: 'float32', shape: [3], data: new Float32Array(2) } }),
+      'E_ARGUMENT', '"w"', '[3]',
+    );
+    await expectError(
+      () => serializeSafetensors({ w: { dtype: 'float16', shape: [2], data: new Float32Array(2) as unknown as Uint16Array } }),
+      'E_ARGUMENT', '"w"',
+    );
+  });
+
+  it('reads tensor data lazily, range by range', async () => {
+    const bytes = serializeSafetensors(tensors);
+    const reads: Array<[number, number]> = [];
+    const inner = memorySource(bytes, 'lazy.safetensors');
+    const counting: ByteSource = {
+      name: inner.name,
+      size: inner.size,
+      read: (offset, length) => (reads.push([offset, length]), inner.read(offset, length)),
+      close: () => inner.close(),
+    };
+    const store = await openSafetensors(counting);
+    expect(reads.length).toBe(2); // the length prefix and the JSON header
+    const dataStart = reads[1]![0] + reads[1]![1];
+    reads.length = 0;
+    await store.read('i32');
+    const { data_offsets: [b, e] } = (JSON.parse(new TextDecoder().decode(bytes.subarray(8, dataStart))) as Record<string, { data_offsets: [number, number] }>).i32!;
+    expect(reads).toEqual([[dataStart + b, e - b]]);
+    await store.close();
+    await expectError(() => store.read('i32'), 'E_IO', 'after close');
+  });
+});
+
+describe('memoryWeightStore', () => {
+  it('serves tensors and validates their length', async () => {
+    const t: HostTensor = { dtype: 'int32', shape: [2], data: new Int32Array([1, 2]) };
+    const store = memoryWeightStore(new Map([['b', t], ['a', t]]));
+    expect(store.format).toBe('memory');
+    expect(store.source).toBe('<memory>');
+    expect(store.keys()).toEqual(['b', 'a']);
+    expect(store.info('a')).toEqual({ name: 'a', dtype: 'int32', shape: [2] });
+    expect(await store.read('a')).toBe(t);
+    await expectError(() => store.read('c'), 'E_KEY', '<memory>', '"c"');
+    await expectError(
+      () => memoryWeightStore({ w: { dtype: 'float32', shape: [2, 2], data: new Float32Array(3) } }, 'mine'),
+      'E_ARGUMENT', 'mine', '"w"', '[2, 2]',
+    );
+    await expectError(
+      () => memoryWeightStore({ w: { dtype: 'bfloat16', shape: [2], data: new Float32Array(2) as unknown as Uint16Array } }),
+      'E_ARGUMENT', '"w"',
+    );
+  });
+});
+
+describe('hostile headers', () => {
+  const f32 = (begin: number, end: number, shape = [(end - begin) / 4]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
+
+  it('refuses overlapping tensors, naming both', async () => {
+    await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(4, 12) }, 16)), 'E_CORRUPT', 'bad.safetensors', '"a"', '"b"', 'overlap');
+    // A large tensor covering a later one that does not touch its direct predecessor.
+    await expectError(
+      () => open(rawFile({ big: f32(0, 32), x: f32(4, 8), y: f32(12, 16) }, 32)),
+      'E_CORRUPT', '"big"', '"x"', 'overlap',
+    );
+    await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(0, 8) }, 8)), 'E_CORRUPT', '"a"', '"b"');
+    // Empty tensors occupy no bytes and may sit anywhere; holes are tolerated.
+    const ok = await open(rawFile({ a: f32(0, 8), e: f32(4, 4, [0]), c: f32(12, 16) }, 16));
+    expect(ok.keys()).toEqual(['a', 'e', 'c']);
+  });
+
+  it('refuses offsets outside the data area', async () => {
+    await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(8, 16) }, 12)), 'E_CORRUPT', '"b"', '[8, 16]', 'past the end', '12 bytes');
+    await expectError(() => open(rawFile({ a: { dtype: 'U8', shape: [1], data_offsets: [-1, 0] } }, 8)), 'E_FORMAT', '"a"', 'data_offsets');
+    await expectError(() => open(rawFile({ a: { dtype: 'U8', shape: [1], data_offsets: [2, 1] } }, 8)), 'E_FORMAT', '"a"', 'data_offsets');
+    await expectError(() => open(rawFile({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1, 2] } }, 8)), 'E_FORMAT', '"a"', 'data_offsets');
+    await expectError(() => open(rawFile({ a: { dtype: 'U8', shape: [1] } }, 8)), 'E_FORMAT', '"a"', 'data_offsets');
+  });
+
+  it('refuses a byte length that does not match dtype and shape', async () => {
+    await expectError(() => open(rawFile({ w: f32(0, 8, [3]) }, 16)), 'E_CORRUPT', '"w"', 'hold 8 bytes', 'F32 [3] needs 12');
+  });
+
+  it('refuses a truncated data area', async () => {
+    const good = serializeSafetensors({ a: { dtype: 'float32', shape: [4], data: new Float32Array(4) } });
+    await expectError(() => open(good.subarray(0, good.byteLength - 1)), 'E_CORRUPT', '"a"', 'truncated');
+  });
+
+  it('refuses bad JSON', async () => {
+    await expectError(() => open(rawFile('{"a": {')), 'E_FORMAT', 'bad.safetensors', 'bad JSON header');
+    await expectError(() => open(rawFile('')), 'E_FORMAT', 'bad JSON header');
+    const invalidUtf8 = rawFile('{"  ": {}}');
+    invalidUtf8[10] = 0xff;
+    await expectError(() => open(invalidUtf8), 'E_FORMAT', 'bad JSON header');
+  });
+
+  it('refuses a header that is not a JSON object', async () => {
+    await expectError(() => open(rawFile('[]')), 'E_FORMAT', 'an array', 'not a JSON object');
+    await expectError(() => open(rawFile('null')), 'E_FORMAT', 'null', 'not a JSON object');
+    await expectError(() => open(rawFile('"x"')), 'E_FORMAT', 'a string', 'not a JSON object');
+    await expectError(() => open(rawFile('5')), 'E_FORMAT', 'not a JSON object');
+    await expectError(() => open(rawFile({ a: 5 })), 'E_FORMAT', '"a"', 'not an object');
+  });
+
+  it('refuses header lengths larger than the file or than 100 MB', async () => {
+    await expectError(() => open(rawFile('{}', 10, 1000n)), 'E_CORRUPT', 'header length 1000 exceeds', 'file size');
+    await expectError(() => open(rawFile('{}', 10, 2n ** 40n)), 'E_FORMAT', `header length ${2 ** 40} exceeds`, '100 MB');
+    await expectError(() => open(rawFile('{}', 10, 2n ** 64n - 1n)), 'E_FORMAT', 'header length 18446744073709551615 exceeds');
+    await expectError(() => open(new Uint8Array(5)), 'E_CORRUPT', '5 bytes', 'too short');
+  });
+
+  it('refuses unsupported dtypes, naming tensor and dtype', async () => {
+    await expectError(() => open(rawFile({ q: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }, 8)), 'E_UNSUPPORTED', '"q"', 'F8_E4M3');
+    await expectError(() => open(rawFile({ s: { dtype: 'I16', shape: [2], data_offsets: [0, 4] } }, 8)), 'E_UNSUPPORTED', '"s"', 'I16');
+    await expectError(() => open(rawFile({ s: { shape: [2], data_offsets: [0, 4] } }, 8)), 'E_FORMAT', '"s"', 'dtype');
+  });
+
+  it('refuses negative or non-integer shapes', async () => {
+    await expectError(() => open(rawFile({ w: { dtype: 'U8', shape: [-1, 2], data_offsets: [0, 0] } }, 8)), 'E_FORMAT', '"w"', 'shape [-1,2]');
+    await expectError(() => open(rawFile({ w: { dtype: 'U8', shape: [1.5], data_offsets: [0, 1] } }, 8)), 'E_FORMAT', '"w"', 'shape [1.5]');
+    await expectError(() => open(rawFile({ w: { dtype: 'U8', shape: ['2'], data_offsets: [0, 2] } }, 8)), 'E_FORMAT', '"w"', 'shape');
+    await expectError(() => open(rawFile({ w: { dtype: 'U8', shape: 2, data_offsets: [0, 2] } }, 8)), 'E_FORMAT', '"w"', 'shape');
+  });
+
+  it('refuses metadata that is not string to string', async () => {
+    await expectError(() => open(rawFile({ __metadata__: { a: 1 } })), 'E_FORMAT', '__metadata__', '"a"', 'number');
+    await expectError(() => open(rawFile({ __metadata__: ['x'] })), 'E_FORMAT', '__metadata__');
+    const ok = await open(rawFile('{"__metadata__": {"__proto__": "p", "k": "v"}}'));
+    expect(Object.getPrototypeOf(ok.metadata)).toBe(Object.prototype);
+    expect(ok.metadata.k).toBe('v');
+    expect(Object.keys(ok.metadata)).toContain('__proto__');
+  });
+});
