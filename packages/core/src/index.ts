@@ -48,3 +48,24 @@ export { memoryWeightStore } from './weights/memory-store.js';
 export { openWeights, sniffWeightsFormat, type WeightsFormat } from './weights/open-weights.js';
 export { openPth, PTH_GLOBALS } from './checkpoint/pth-reader.js';
 export { openZip, looksLikeZip, type ZipArchive, type ZipEntry, type ZipRange, type OpenZipOptions } from './io/zip-reader.js';
+
+// model building blocks
+export type { Ops, Conv2dOptions, MatmulOptions, Shape } from './ops/ops.js';
+export { normalizeAxis } from './ops/ops.js';
+export type { RgbImage } from './image/rgb-image.js';
+export { assertRgbImage } from './image/rgb-image.js';
+export { preprocessImage, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD } from './image/preprocess.js';
+export { resizeBilinearPlanes, bilinearTaps } from './image/resize-bilinear.js';
+export { topKSurvivors, maskToIndices } from './model/category-early-rejection.js';
+export { uploadParams, scoped, type ModelParams } from './model/model-params.js';
+
+// text
+export {
+  ClipTokenizer,
+  CLIP_CONTEXT_LENGTH,
+  CLIP_MERGE_COUNT,
+  eotIndex,
+  maxEotPosition,
+  type ClipTokenizerOptions,
+} from './tokenizer/clip-tokenizer.js';
+export { cleanText } from './tokenizer/text-cleaning.js';

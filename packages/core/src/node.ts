@@ -3,3 +3,6 @@
  * imports so that it bundles for the browser.
  */
 export { fileSource } from './node/file-source.js';
+export { writeSafetensorsFile, type WriteSafetensorsOptions } from './node/write-safetensors.js';
+export { openWeightsFile, findConfig, readConfigFile, configCandidates, type LoadedConfig } from './node/open-weights-file.js';
+export { loadDefaultTokenizer } from './node/default-tokenizer.js';

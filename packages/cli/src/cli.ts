@@ -1,0 +1,65 @@
+import { createRequire } from 'node:module';
+import { isSedsegError } from '@sedseg/core';
+import type { Command, CommandIO } from './command.js';
+import { infoCommand } from './commands/info.js';
+import { tokenizeCommand } from './commands/tokenize.js';
+import { UsageError } from './usage-error.js';
+
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  info: { run: infoCommand, summary: 'show the architecture, parameters and keys of a checkpoint' },
+  tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },
+};
+
+const HELP = `Usage: sedseg <command> [options]
+
+Open-vocabulary semantic segmentation with SED (CVPR 2024), in Node.js.
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .join('\n')}
+
+Run "sedseg <command> --help" for a command's options and examples.
+Options: --version, --help`;
+
+const io: CommandIO = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.out(HELP);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-v') {
+    io.out(VERSION);
+    return 0;
+  }
+  const command = COMMANDS[first];
+  if (!command) throw new UsageError(`unknown command "${first}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  return command.run(rest, io);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      const where = e.command ? `sedseg ${e.command}` : 'sedseg';
+      io.err(`${where}: ${e.message} (see "${where} --help")`);
+      process.exitCode = 2;
+    } else if (isSedsegError(e)) {
+      io.err(`sedseg: error: ${e.message}`);
+      process.exitCode = 1;
+    } else {
+      // An unforeseen failure is a bug: keep the stack so it can be reported.
+      io.err(`sedseg: internal error: ${(e as Error)?.stack ?? String(e)}`);
+      process.exitCode = 70;
+    }
+  },
+);
