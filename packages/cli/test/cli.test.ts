@@ -70,6 +70,24 @@ describe('sedseg info', () => {
     expect(withConfig.architecture.text_heads).toBe(2);
   });
 
+  it('reads .safetensors weights the same way', async () => {
+    const { openPth, serializeSafetensors } = await import('@sedseg/core');
+    const { fileSource } = await import('@sedseg/core/node');
+    const store = await openPth(await fileSource(TINY));
+    const tensors: [string, Awaited<ReturnType<typeof store.read>>][] = [];
+    for (const k of store.keys()) tensors.push([k, await store.read(k)]);
+    await store.close();
+    const file = join(work, 'tiny.safetensors');
+    writeFileSync(file, serializeSafetensors(tensors));
+    const r = runCli(['info', file, '--json', '--config', TINY_CONFIG]);
+    expect(r.stderr).toBe('');
+    const info = JSON.parse(r.stdout);
+    const fromPth = JSON.parse(runCli(['info', TINY, '--json']).stdout);
+    expect(info.format).toBe('safetensors');
+    expect(info.architecture).toEqual(fromPth.architecture);
+    expect(info.keys).toEqual(fromPth.keys);
+  });
+
   it('prints a human summary', () => {
     const r = runCli(['info', TINY]);
     expect(r.code).toBe(0);
