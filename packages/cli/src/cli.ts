@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { isSedsegError } from '@sedseg/core';
 import type { Command, CommandIO } from './command.js';
+import { dumpCommand } from './commands/dump.js';
 import { infoCommand } from './commands/info.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { UsageError } from './usage-error.js';
@@ -10,6 +11,7 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   info: { run: infoCommand, summary: 'show the architecture, parameters and keys of a checkpoint' },
   tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },
+  dump: { run: dumpCommand, summary: 'write every intermediate tensor of one run (for parity checks)' },
 };
 
 const HELP = `Usage: sedseg <command> [options]

@@ -69,3 +69,39 @@ export {
   type ClipTokenizerOptions,
 } from './tokenizer/clip-tokenizer.js';
 export { cleanText } from './tokenizer/text-cleaning.js';
+export {
+  ClassEmbeddingCache,
+  computeClassEmbeddings,
+  templateSetKey,
+  DEFAULT_CLASS_CACHE_ENTRIES,
+  type ClassEmbeddingPersistence,
+  type ClassEmbeddingCacheOptions,
+  type ClassEmbeddingOptions,
+  type TextTokenizer,
+} from './model/class-embeddings.js';
+export { encodeTexts, type EncodeTextsOptions } from './model/text-encoder.js';
+export { encodeImage, type ImageFeatures } from './model/image-encoder.js';
+export { runDecoder, decoderInputStage, decoderLayerStage, isHostTensor, type DecoderResult, type RunDecoderOptions, type DecoderImageFeatures } from './model/sed-forward.js';
+export {
+  logitsToLabels,
+  logitsToProbabilities,
+  cerOutputToLabels,
+  cerOutputToProbabilities,
+  probabilitiesToLabels,
+  classMeans,
+} from './model/postprocess.js';
+export {
+  SedModel,
+  validateClassNames,
+  type SedModelLoadOptions,
+  type SegmentOptions,
+  type Segmentation,
+  type SegmentTimings,
+  type SedProgress,
+  type SedPhase,
+  type TraceFn,
+} from './model/sed-model.js';
+export { layerNorm2d, type NormWeights } from './model/layer-norm-2d.js';
+export { convNextBlock, type ConvNextBlockWeights } from './model/convnext-block.js';
+export { causalMask } from './model/text-encoder.js';
+export { fnv1a64Hex } from './model/class-embeddings.js';

@@ -6,3 +6,5 @@ export { fileSource } from './node/file-source.js';
 export { writeSafetensorsFile, type WriteSafetensorsOptions } from './node/write-safetensors.js';
 export { openWeightsFile, findConfig, readConfigFile, configCandidates, type LoadedConfig } from './node/open-weights-file.js';
 export { loadDefaultTokenizer } from './node/default-tokenizer.js';
+export { ClassEmbeddingDiskCache } from './node/class-embedding-disk-cache.js';
+export { loadSedModel, type LoadSedModelOptions } from './node/load-sed-model.js';

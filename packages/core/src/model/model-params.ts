@@ -28,11 +28,14 @@ export async function uploadParams<T>(
   store: WeightStore,
   filter: (name: string) => boolean = () => true,
   onProgress?: (done: number, total: number) => void,
+  /** Sees each float32 host tensor before upload (e.g. to fingerprint the weights). */
+  onTensor?: (name: string, values: Float32Array) => void,
 ): Promise<ModelParams<T> & { dispose(): void; names(): string[] }> {
   const names = store.keys().filter(filter);
   const tensors = new Map<string, T>();
   for (const [i, name] of names.entries()) {
     const host = toFloat32(await store.read(name));
+    onTensor?.(name, host.data);
     tensors.set(name, ops.constant(host.data, host.shape, name));
     onProgress?.(i + 1, names.length);
   }

@@ -1,0 +1,83 @@
+/**
+ * FAM class part (DESIGN.md §3.7): SED's `ClassTransformerLayer` with linear attention and no
+ * text guidance, keys `transformer.decoder{k}.attention.{attention.{q,k,v}, MLP.{0,2}, norm1, norm2}`.
+ *
+ *     x_pool = AvgPool(x)                                   # [T, c, h', w']
+ *     seq    = x_pool as (h'·w') sequences over the T classes   # [h'w', T, c]
+ *     seq    = seq + LinearAttention(q, k, v of norm1(seq))
+ *     seq    = seq + MLP(norm2(seq))                        # Linear c→4c, ReLU, Linear 4c→c
+ *     x      = x + bilinear(seq back to [T, c, h', w'], (H, W), align_corners = true)
+ *
+ * The attention runs over the classes present in `x`, so with category early rejection it mixes
+ * only the surviving classes (as the reference does).
+ */
+import { SedsegError } from '../errors.js';
+import type { Ops } from '../ops/ops.js';
+import type { ModelParams } from './model-params.js';
+
+export interface ClassAttentionOptions {
+  /** Attention heads (`arch.decoder_heads`). */
+  heads: number;
+  /** Square average-pooling window (`arch.decoder_pooling`, [2, 2] in the released models). */
+  pooling: number;
+  /** LayerNorm eps of norm1/norm2 (PyTorch nn.LayerNorm default 1e-5). */
+  normEps?: number;
+  /** Linear attention eps (1e-6). */
+  attentionEps?: number;
+}
+
+/**
+ * Multi-head linear attention ("Transformers are RNNs", feature map elu(x) + 1) as the reference
+ * `LinearAttention.forward` orders it: values divided by the sequence length first, the result
+ * multiplied by it last. `q`, `k`, `v`: [N, L, C] with C = heads · d → [N, L, C].
+ */
+export function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number, eps = 1e-6): T {
+  const [n, l, c] = ops.shape(q) as [number, number, number];
+  if (c % heads !== 0) throw new SedsegError('E_ARGUMENT', `linear attention: ${c} channels do not split into ${heads} heads`);
+  const d = c / heads;
+  return ops.tidy(() => {
+    const split = (x: T): T => ops.transpose(ops.reshape(x, [n, l, heads, d]), [0, 2, 1, 3]); // [N, H, L, d]
+    const qf = split(ops.addScalar(ops.elu(q), 1));
+    const kf = split(ops.addScalar(ops.elu(k), 1));
+    const length = ops.constant(new Float32Array([l]), [1]);
+    const vs = split(ops.div(v, length)); // values / v_length
+    const kv = ops.matmul(kf, vs, { transposeA: true }); // [N, H, d, d]: Σ_s K ⊗ V
+    const kSum = ops.sum(kf, [2], true); // [N, H, 1, d]
+    const denom = ops.matmul(qf, kSum, { transposeB: true }); // [N, H, L, 1]
+    const one = ops.constant(new Float32Array([1]), [1]);
+    const z = ops.div(one, ops.addScalar(denom, eps));
+    const out = ops.mulScalar(ops.mul(ops.matmul(qf, kv), z), l); // [N, H, L, d]
+    return ops.reshape(ops.transpose(out, [0, 2, 1, 3]), [n, l, c]);
+  });
+}
+
+/**
+ * `ClassTransformerLayer` on class-batched features `x` [T, c, H, W] → [T, c, H, W].
+ * `params` is scoped to `…decoder{k}.attention.`.
+ */
+export function classAttention<T>(ops: Ops<T>, params: ModelParams<T>, x: T, options: ClassAttentionOptions): T {
+  const [t, c, h, w] = ops.shape(x) as [number, number, number, number];
+  const k = options.pooling;
+  const normEps = options.normEps ?? 1e-5;
+  return ops.tidy(() => {
+    const pooled = k === 1 ? x : ops.avgPool2d(x, k); // [T, c, h', w']
+    const [, , ph, pw] = ops.shape(pooled) as [number, number, number, number];
+    // (B H W) T C with B = 1
+    const seq = ops.reshape(ops.transpose(pooled, [2, 3, 0, 1]), [ph * pw, t, c]);
+    const n1 = ops.layerNorm(seq, params.get('norm1.weight'), params.get('norm1.bias'), normEps);
+    const q = ops.linear(n1, params.get('attention.q.weight'), params.get('attention.q.bias'));
+    const kk = ops.linear(n1, params.get('attention.k.weight'), params.get('attention.k.bias'));
+    const v = ops.linear(n1, params.get('attention.v.weight'), params.get('attention.v.bias'));
+    const attended = ops.add(seq, linearAttention(ops, q, kk, v, options.heads, options.attentionEps ?? 1e-6));
+    const n2 = ops.layerNorm(attended, params.get('norm2.weight'), params.get('norm2.bias'), normEps);
+    const mlp = ops.linear(
+      ops.relu(ops.linear(n2, params.get('MLP.0.weight'), params.get('MLP.0.bias'))),
+      params.get('MLP.2.weight'),
+      params.get('MLP.2.bias'),
+    );
+    const out = ops.add(attended, mlp); // [h'w', T, c]
+    const back = ops.transpose(ops.reshape(out, [ph, pw, t, c]), [2, 3, 0, 1]); // [T, c, h', w']
+    const up = ph === h && pw === w ? back : ops.resizeBilinear(back, [h, w], true);
+    return ops.add(x, up);
+  });
+}

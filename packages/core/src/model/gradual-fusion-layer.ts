@@ -1,0 +1,90 @@
+/**
+ * One layer of the gradual fusion decoder, SED's `Up` (`transformer.decoder{k}`, k = 1, 2, 3),
+ * in the reference order (`Up.forward`):
+ *
+ *     x = cnext(x)                  # FAM spatial: ConvNeXt block, depthwise 9×9, LayerNorm eps 1e-6
+ *     x = attention(x)              # FAM class: ClassTransformerLayer over the classes of x
+ *     x = up(x)                     # SFM: ConvTranspose 2×2 stride 2, c → c − g
+ *     x = cat([x, guidance (same for every class), corr_guidance (per class)], channels)
+ *     x = double_conv(x)            # [Conv 3×3 no bias → GroupNorm(out/16, eps 1e-5) → ReLU] × 2
+ *
+ * All per-class tensors are class-batched [T, C, H, W].
+ */
+import { SedsegError } from '../errors.js';
+import type { Ops } from '../ops/ops.js';
+import type { SedArchitecture } from '../architecture/sed-architecture.js';
+import { classAttention } from './class-attention.js';
+import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from './convnext-block.js';
+import { scoped, type ModelParams } from './model-params.js';
+
+/** Weights of `Up.cnext` under `prefix` (`dwconv / norm / pwconv1 / pwconv2 / gamma`). */
+export function decoderConvNextWeights<T>(params: ModelParams<T>, prefix: string): ConvNextBlockWeights<T> {
+  return {
+    dw: linearWeights(params, `${prefix}dwconv.`),
+    norm: normWeights(params, `${prefix}norm.`),
+    fc1: linearWeights(params, `${prefix}pwconv1.`),
+    fc2: linearWeights(params, `${prefix}pwconv2.`),
+    gamma: params.get(`${prefix}gamma`),
+  };
+}
+
+/**
+ * SED's `DoubleConv` (`conv.double_conv.{0,1,3,4}`): [Conv 3×3 pad 1 no bias → GroupNorm → ReLU] × 2,
+ * GroupNorm with mid_channels / 16 groups, eps 1e-5. `params` is scoped to `…decoder{k}.`.
+ */
+export function doubleConv<T>(ops: Ops<T>, params: ModelParams<T>, x: T): T {
+  return ops.tidy(() => {
+    let y = x;
+    for (const [conv, norm] of [
+      [0, 1],
+      [3, 4],
+    ] as const) {
+      const w = params.get(`conv.double_conv.${conv}.weight`);
+      const channels = ops.shape(w)[0]!;
+      const groups = Math.floor(channels / 16);
+      if (groups < 1) throw new SedsegError('E_ARGUMENT', `DoubleConv: ${channels} channels give no GroupNorm group (channels / 16)`);
+      y = ops.conv2d(y, w, undefined, { padding: 1 });
+      y = ops.relu(ops.groupNorm(y, groups, params.get(`conv.double_conv.${norm}.weight`), params.get(`conv.double_conv.${norm}.bias`), 1e-5));
+    }
+    return y;
+  });
+}
+
+/**
+ * `transformer.decoder{layer + 1}` on class-batched features.
+ *
+ * - `x` [T, c, H, W]: corrEmbed (layer 0) or the previous layer's output, for the classes alive.
+ * - `guidance` [1, g, 2H, 2W]: the appearance guidance of this layer (broadcast to every class).
+ * - `corrGuidance` [T, g, 2H, 2W]: the corr guidance of this layer for the same classes as `x`.
+ *
+ * `decoder` is scoped to the decoder prefix (`sem_seg_head.predictor.transformer.`).
+ * Returns [T, out, 2H, 2W].
+ */
+export function gradualFusionLayer<T>(
+  ops: Ops<T>,
+  decoder: ModelParams<T>,
+  arch: Pick<SedArchitecture, 'decoder_heads' | 'decoder_pooling' | 'decoder_kernel_size'>,
+  layer: number,
+  x: T,
+  guidance: T,
+  corrGuidance: T,
+): T {
+  const params = scoped(decoder, `decoder${layer + 1}.`);
+  const pool = arch.decoder_pooling;
+  if (pool.length !== 2 || pool[0] !== pool[1]) {
+    throw new SedsegError('E_UNSUPPORTED', `decoder pooling [${pool.join(', ')}] is not square`);
+  }
+  const [t] = ops.shape(x) as [number];
+  const ct = ops.shape(corrGuidance)[0];
+  if (ct !== t) throw new SedsegError('E_ARGUMENT', `decoder${layer + 1}: ${t} classes of features but ${ct} of corr guidance`);
+  return ops.tidy(() => {
+    const spatial = convNextBlock(ops, x, decoderConvNextWeights(params, 'cnext.'), { kernelSize: arch.decoder_kernel_size[layer], eps: 1e-6 });
+    const mixed = classAttention(ops, scoped(params, 'attention.'), spatial, { heads: arch.decoder_heads, pooling: pool[0]! });
+    const up = ops.convTranspose2d(mixed, params.get('up.weight'), params.get('up.bias'), 2); // [T, c − g, 2H, 2W]
+    const [, , uh, uw] = ops.shape(up) as [number, number, number, number];
+    const gs = ops.shape(guidance);
+    const repeated = ops.broadcastTo(guidance, [t, gs[1]!, uh, uw]);
+    const fused = ops.concat([up, repeated, corrGuidance], 1);
+    return doubleConv(ops, params, fused);
+  });
+}

@@ -1,0 +1,338 @@
+/**
+ * The public face of the model: load weights onto a backend once, then segment images for any
+ * list of class names (DESIGN.md §1). Composes the stages — class embeddings (cached), image
+ * encoder, decoder (full path or CER) — and the host pre/post-processing.
+ */
+import { SedsegError } from '../errors.js';
+import type { Ops } from '../ops/ops.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import type { WeightStore } from '../weights/weight-store.js';
+import { architectureFromWeights, assertWeightsComplete, type WeightCheck } from '../architecture/infer-architecture.js';
+import { expectedWeightShapes, weightPart } from '../architecture/expected-weights.js';
+import type { SedArchitecture } from '../architecture/sed-architecture.js';
+import { IMAGENET_TEMPLATES } from '../prompts/imagenet-templates.js';
+import { getVocabulary } from '../vocabularies/index.js';
+import type { RgbImage } from '../image/rgb-image.js';
+import { preprocessImage } from '../image/preprocess.js';
+import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './class-embeddings.js';
+import { encodeImage, type ImageFeatures } from './image-encoder.js';
+import { uploadParams, type ModelParams } from './model-params.js';
+import { runDecoder, isHostTensor, type DecoderResult } from './sed-forward.js';
+import { cerOutputToLabels, cerOutputToProbabilities, logitsToLabels, logitsToProbabilities } from './postprocess.js';
+import { WeightsFingerprint } from './weights-fingerprint.js';
+
+export type SedPhase = 'weights' | 'text' | 'image' | 'decoder';
+
+export interface SedProgress {
+  phase: SedPhase;
+  done: number;
+  total: number;
+}
+
+export interface SedModelLoadOptions<T> {
+  /** The backend's operators (e.g. `await createTfjsOps()` from `@sedseg/backend-tfjs`). */
+  backend: Ops<T>;
+  /** CLIP tokenizer (`loadDefaultTokenizer()` from `@sedseg/core/node`, or `ClipTokenizer.fromGzip`). */
+  tokenizer: TextTokenizer;
+  /** Architecture config for sizes shapes do not show (reference `config.json` layout). */
+  config?: unknown;
+  configSource?: string;
+  /** Prompt templates (default: the 80 ImageNet templates the checkpoints were trained with). */
+  templates?: readonly string[];
+  /** Class-embedding cache (default: an in-memory LRU owned by the model). */
+  cache?: ClassEmbeddingCache;
+  onProgress?: (progress: SedProgress) => void;
+}
+
+/** Receives named intermediate tensors (golden-file names), copied to the host. */
+export type TraceFn = (name: string, tensor: HostTensor) => void | Promise<void>;
+
+export interface SegmentOptions {
+  /** Class names (a name with `", "` lists synonyms). Give this or `vocabulary`. */
+  classes?: readonly string[];
+  /** A standard vocabulary by name (`ade150`, `coco171`, …). */
+  vocabulary?: string;
+  /** Category early rejection with this top-k (paper default 8); omitted = full path. */
+  topK?: number;
+  /** Model input side R, a multiple of 32 (default 768, the official resolution). */
+  resolution?: number;
+  /** Also return the per-class probability maps at image size (T×H×W floats: large). */
+  probabilities?: boolean;
+  trace?: TraceFn;
+  onProgress?: (progress: SedProgress) => void;
+}
+
+export interface SegmentTimings {
+  text: number;
+  image: number;
+  decoder: number;
+  postprocess: number;
+  total: number;
+}
+
+export interface Segmentation {
+  width: number;
+  height: number;
+  resolution: number;
+  classes: string[];
+  /** Class index per pixel, row-major H×W. */
+  labels: Int32Array;
+  /** Share of the image's pixels labelled with each class (sums to 1). */
+  areas: number[];
+  /** T×H×W probabilities (only with `probabilities: true`). */
+  probabilities?: HostTensor<'float32'>;
+  /** CER only: the top-k used, survivors per stage and the finally kept class indices. */
+  topK?: number;
+  keptPerStage?: [number, number, number];
+  keptClasses?: number[];
+  /** How many class embeddings came from the cache and how many were encoded. */
+  textEmbeddings: { cached: number; encoded: number };
+  backend: string;
+  /** Milliseconds per phase. */
+  timings: SegmentTimings;
+}
+
+/** Checks a class list: non-empty, no empty names, no duplicates. */
+export function validateClassNames(classes: readonly string[]): string[] {
+  if (!Array.isArray(classes) || classes.length === 0) throw new SedsegError('E_ARGUMENT', 'the class list is empty');
+  const seen = new Map<string, number>();
+  classes.forEach((name, i) => {
+    if (typeof name !== 'string' || name.trim() === '') {
+      throw new SedsegError('E_ARGUMENT', `class ${i + 1} has an empty name`);
+    }
+    const prev = seen.get(name);
+    if (prev !== undefined) throw new SedsegError('E_ARGUMENT', `class "${name}" appears twice (positions ${prev + 1} and ${i + 1})`);
+    seen.set(name, i);
+  });
+  return [...classes];
+}
+
+const now = (): number => performance.now();
+
+export class SedModel<T = unknown> {
+  private disposed = false;
+
+  private constructor(
+    readonly backend: Ops<T>,
+    readonly architecture: SedArchitecture,
+    readonly check: WeightCheck,
+    private readonly params: ModelParams<T> & { dispose(): void },
+    private readonly tokenizer: TextTokenizer,
+    readonly templates: readonly string[],
+    readonly cache: ClassEmbeddingCache,
+    /** Fingerprint of the text-encoder weights (cache key). */
+    readonly weightsDigest: string,
+    private readonly onProgress?: (progress: SedProgress) => void,
+  ) {}
+
+  /**
+   * Checks the weights (every missing or mis-shaped key is named), infers the architecture and
+   * uploads the weights to the backend one tensor at a time.
+   */
+  static async load<T>(weights: WeightStore, options: SedModelLoadOptions<T>): Promise<SedModel<T>> {
+    const inferred = architectureFromWeights(weights, {
+      ...(options.config !== undefined ? { config: options.config } : {}),
+      ...(options.configSource !== undefined ? { configSource: options.configSource } : {}),
+    });
+    assertWeightsComplete(inferred.check, weights.source);
+    const needed = expectedWeightShapes(inferred.architecture);
+    const fingerprint = new WeightsFingerprint();
+    const params = await uploadParams(
+      options.backend,
+      weights,
+      (name) => needed.has(name),
+      (done, total) => options.onProgress?.({ phase: 'weights', done, total }),
+      (name, values) => {
+        if (weightPart(name) === 'text_encoder') fingerprint.addTensor(name, weights.info(name)!.shape, values);
+      },
+    );
+    return new SedModel(
+      options.backend,
+      inferred.architecture,
+      inferred.check,
+      params,
+      options.tokenizer,
+      options.templates ?? IMAGENET_TEMPLATES,
+      options.cache ?? new ClassEmbeddingCache(),
+      fingerprint.digest(),
+      options.onProgress,
+    );
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new SedsegError('E_ARGUMENT', 'this SedModel has been disposed');
+  }
+
+  /** The class names of `classes` or of a named vocabulary. */
+  static resolveClasses(options: Pick<SegmentOptions, 'classes' | 'vocabulary'>): string[] {
+    if (options.classes !== undefined && options.vocabulary !== undefined) {
+      throw new SedsegError('E_ARGUMENT', 'give either classes or a vocabulary, not both');
+    }
+    if (options.vocabulary !== undefined) return [...getVocabulary(options.vocabulary).classes];
+    if (options.classes === undefined) throw new SedsegError('E_ARGUMENT', 'no classes given (pass classes or a vocabulary)');
+    return validateClassNames(options.classes);
+  }
+
+  /**
+   * Class embeddings T×P×D (host), from the cache where possible. Returns how many were cached.
+   */
+  async encodeClasses(
+    classes: readonly string[],
+    onProgress?: (progress: SedProgress) => void,
+  ): Promise<{ embeddings: Float32Array; cached: number; encoded: number }> {
+    this.assertUsable();
+    const names = validateClassNames(classes);
+    const unique = [...new Set(names)];
+    const cachedNow = await this.cache.lookup(this.weightsDigest, templateSetKey(this.templates), unique);
+    const progress = onProgress ?? this.onProgress;
+    const embeddings = await computeClassEmbeddings(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
+      cache: this.cache,
+      weightsDigest: this.weightsDigest,
+      onProgress: (done, total) => progress?.({ phase: 'text', done, total }),
+    });
+    return { embeddings, cached: cachedNow.size, encoded: unique.length - cachedNow.size };
+  }
+
+  /**
+   * Runs the image encoder on an RGB image at resolution R. The returned backend tensors belong
+   * to the caller (`disposeFeatures`).
+   */
+  encodeImage(image: RgbImage, resolution = 768): { input: Float32Array; features: ImageFeatures<T> } {
+    this.assertUsable();
+    const input = preprocessImage(image, resolution);
+    const ops = this.backend;
+    const features = ops.tidy(() => {
+      const x = ops.constant(input, [1, 3, resolution, resolution], 'input');
+      return encodeImage(ops, this.params, this.architecture, x);
+    });
+    return { input, features };
+  }
+
+  disposeFeatures(features: ImageFeatures<T>): void {
+    this.backend.dispose([features.stem, features.res2, features.res3, features.res4, features.res5, features.dense]);
+  }
+
+  /** Decoder on image features and class embeddings (full path, or CER with `topK`). */
+  async decode(
+    features: ImageFeatures<T>,
+    embeddings: Float32Array,
+    classCount: number,
+    options: { topK?: number; trace?: TraceFn } = {},
+  ): Promise<DecoderResult> {
+    this.assertUsable();
+    const ops = this.backend;
+    const trace = options.trace;
+    return runDecoder(ops, this.params, this.architecture, features, embeddings, classCount, {
+      ...(options.topK !== undefined ? { topK: options.topK } : {}),
+      ...(trace
+        ? {
+            trace: async (name, value) => {
+              if (isHostTensor(value)) return trace(name, value);
+              const data = await ops.read(value);
+              return trace(name, { dtype: 'float32', shape: [...ops.shape(value)], data });
+            },
+          }
+        : {}),
+    });
+  }
+
+  /** Segments one image: a label per pixel for the given classes. */
+  async segment(image: RgbImage, options: SegmentOptions): Promise<Segmentation> {
+    this.assertUsable();
+    const start = now();
+    const classes = SedModel.resolveClasses(options);
+    const resolution = options.resolution ?? 768;
+    if (options.topK !== undefined && (!Number.isInteger(options.topK) || options.topK < 1)) {
+      throw new SedsegError('E_ARGUMENT', `topK must be a positive integer, got ${options.topK}`);
+    }
+    const progress = options.onProgress ?? this.onProgress;
+    const ops = this.backend;
+    const trace = options.trace;
+
+    const text = await this.encodeClasses(classes, progress);
+    const tText = now();
+    if (trace) {
+      await trace('text_features', {
+        dtype: 'float32',
+        shape: [classes.length, this.templates.length, this.architecture.embed_dim],
+        data: text.embeddings,
+      });
+    }
+
+    progress?.({ phase: 'image', done: 0, total: 1 });
+    const { input, features } = this.encodeImage(image, resolution);
+    let decoded: DecoderResult;
+    let tImage: number;
+    try {
+      if (trace) {
+        await trace('input', { dtype: 'float32', shape: [1, 3, resolution, resolution], data: input });
+        const named: [string, T][] = [
+          ['stem', features.stem],
+          ['res2', features.res2],
+          ['res3', features.res3],
+          ['res4', features.res4],
+          ['res5', features.res5],
+          ['clip_vis_dense', features.dense],
+        ];
+        for (const [name, t] of named) await trace(name, { dtype: 'float32', shape: [...ops.shape(t)], data: await ops.read(t) });
+      } else {
+        await ops.read(features.dense); // waits for the encoder (asynchronous backends), for honest timings
+      }
+      tImage = now();
+      progress?.({ phase: 'image', done: 1, total: 1 });
+      progress?.({ phase: 'decoder', done: 0, total: 1 });
+      decoded = await this.decode(features, text.embeddings, classes.length, {
+        ...(options.topK !== undefined ? { topK: options.topK } : {}),
+        ...(trace ? { trace } : {}),
+      });
+      progress?.({ phase: 'decoder', done: 1, total: 1 });
+    } finally {
+      this.disposeFeatures(features);
+    }
+    const tDecoder = now();
+
+    const { width, height } = image;
+    const cer = decoded.output !== undefined;
+    const maps = cer ? decoded.output! : decoded.logits!;
+    const labels = cer ? cerOutputToLabels(maps, height, width) : logitsToLabels(maps, height, width);
+    const probabilities = options.probabilities
+      ? cer
+        ? cerOutputToProbabilities(maps, height, width)
+        : logitsToProbabilities(maps, height, width)
+      : undefined;
+    const counts = new Array<number>(classes.length).fill(0);
+    for (let i = 0; i < labels.length; i++) counts[labels[i]!]! += 1;
+    const areas = counts.map((c) => c / labels.length);
+    const end = now();
+
+    const result: Segmentation = {
+      width,
+      height,
+      resolution,
+      classes,
+      labels,
+      areas,
+      textEmbeddings: { cached: text.cached, encoded: text.encoded },
+      backend: ops.name,
+      timings: { text: tText - start, image: tImage - tText, decoder: tDecoder - tImage, postprocess: end - tDecoder, total: end - start },
+    };
+    if (probabilities) result.probabilities = probabilities;
+    if (cer) {
+      result.topK = options.topK!;
+      const keep = decoded.keep!.data;
+      const T = classes.length;
+      const kept = (row: number): number => keep.subarray(row * T, (row + 1) * T).reduce((a, b) => a + b, 0);
+      result.keptPerStage = [kept(0), kept(1), kept(2)];
+      result.keptClasses = Array.from(decoded.survivors!);
+    }
+    return result;
+  }
+
+  /** Frees the weights on the backend; the model cannot be used afterwards. */
+  dispose(): void {
+    if (!this.disposed) {
+      this.disposed = true;
+      this.params.dispose();
+    }
+  }
+}

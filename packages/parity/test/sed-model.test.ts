@@ -1,0 +1,76 @@
+/**
+ * The public API on a real backend: SedModel.load + segment on golden case-01 (labels equal the
+ * reference where its margin ≥ 1e-4), the class-embedding cache, CER results, errors, and no
+ * tensor leaks over 20 consecutive segment calls.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SedModel, type Ops, type RgbImage } from '@sedseg/core';
+import { loadSedModel } from '@sedseg/core/node';
+import { createTfjsOps } from '@sedseg/backend-tfjs';
+import { compareLabels, openCase, TINY_CONFIG, TINY_MODEL, type GoldenCase } from './helpers/golden.js';
+
+describe('SedModel on tfjs (cpu)', () => {
+  let gcase: GoldenCase;
+  let model: SedModel<unknown>;
+  let image: RgbImage;
+  let ops: Awaited<ReturnType<typeof createTfjsOps>>;
+
+  beforeAll(async () => {
+    gcase = await openCase('case-01');
+    image = await gcase.image();
+    ops = await createTfjsOps({ platform: 'cpu' });
+    model = (await loadSedModel(TINY_MODEL, { backend: ops as unknown as Ops<unknown> })) as SedModel<unknown>;
+  });
+  afterAll(async () => {
+    model?.dispose();
+    await gcase?.close();
+  });
+
+  it('infers the architecture (config found beside the weights)', () => {
+    const config = JSON.parse(readFileSync(TINY_CONFIG, 'utf8'));
+    expect(model.architecture.text_heads).toBe(config.architecture.text_heads);
+    expect(model.architecture.image_dims).toEqual(config.architecture.image_dims);
+  });
+
+  it('segments case-01 like the reference, full path and CER', async () => {
+    const full = await model.segment(image, { classes: gcase.classes, resolution: gcase.meta.resolution });
+    expect(full.labels).toHaveLength(image.width * image.height);
+    const cmp = await compareLabels(gcase, 'labels', full.labels);
+    expect(cmp.differingConfident).toBe(0);
+    expect(full.areas.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(full.textEmbeddings.encoded + full.textEmbeddings.cached).toBe(gcase.classes.length);
+    expect(full.keptClasses).toBeUndefined();
+
+    const cer = await model.segment(image, { classes: gcase.classes, resolution: gcase.meta.resolution, topK: 1 });
+    const expected = gcase.meta.stats.cer.top1!;
+    expect(cer.keptPerStage).toEqual(expected.kept_per_stage);
+    expect(cer.keptClasses).toEqual(expected.kept_final_indices);
+    expect(cer.textEmbeddings).toEqual({ cached: gcase.classes.length, encoded: 0 });
+    const cerCmp = await compareLabels(gcase, 'cer_top1_labels', cer.labels);
+    expect(cerCmp.differing / cerCmp.total).toBeLessThanOrEqual(0.002);
+  });
+
+  it('encodes only new classes when the vocabulary changes', async () => {
+    const r = await model.segment(image, { classes: [...gcase.classes.slice(0, 3), 'zebra crossing'], resolution: 64 });
+    expect(r.textEmbeddings).toEqual({ cached: 3, encoded: 1 });
+    expect(r.classes).toHaveLength(4);
+  });
+
+  it('refuses bad class lists and options with clear errors', async () => {
+    await expect(model.segment(image, { classes: [] })).rejects.toThrow(/class list is empty/);
+    await expect(model.segment(image, { classes: ['car', 'road', 'car'] })).rejects.toThrow(/class "car" appears twice \(positions 1 and 3\)/);
+    await expect(model.segment(image, { vocabulary: 'ade999' })).rejects.toThrow(/unknown vocabulary "ade999"/);
+    await expect(model.segment(image, { classes: ['car'], topK: 0 })).rejects.toThrow(/topK must be a positive integer/);
+    await expect(model.segment(image, { classes: ['car'], resolution: 100 })).rejects.toThrow(/multiple of 32/);
+  });
+
+  it('does not leak tensors over 20 consecutive segment calls', async () => {
+    const small: RgbImage = { width: 40, height: 30, data: image.data.subarray(0, 40 * 30 * 3) };
+    const classes = gcase.classes.slice(0, 4);
+    await model.segment(small, { classes, resolution: 64, topK: 2 }); // warm-up (caches)
+    const before = ops.tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) await model.segment(small, { classes, resolution: 64, topK: i % 2 === 0 ? 2 : undefined });
+    expect(ops.tf.memory().numTensors).toBe(before);
+  });
+});
