@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['packages/*'],
+    // The parity suites are CPU-bound and independent: use both cores of a CI machine.
+    maxWorkers: 2,
+    minWorkers: 1,
     reporters: ['default', './tools/summary-reporter.ts'],
   },
 });
