@@ -9,7 +9,10 @@ export async function createBackend(name: string, command: string): Promise<Ops<
   switch (name) {
     case 'tfjs': {
       const { createTfjsOps } = await import('@sedseg/backend-tfjs');
-      return (await createTfjsOps()) as unknown as Ops<unknown>;
+      const ops = await createTfjsOps();
+      // Production mode: no debug checks, and no "install tfjs-node" banner in the command's output.
+      ops.tf.env().set('PROD', true);
+      return ops as unknown as Ops<unknown>;
     }
     default:
       throw new UsageError(`unknown backend "${name}" (available: ${BACKEND_NAMES.join(', ')})`, command);

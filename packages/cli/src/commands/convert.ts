@@ -1,0 +1,168 @@
+import { constants } from 'node:fs';
+import { access, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  architectureFromWeights,
+  assertWeightsComplete,
+  castFloat,
+  isFloatDType,
+  SedsegError,
+  toFloat32,
+  type FloatDType,
+  type HostTensor,
+  type SedArchitecture,
+  type TensorInfo,
+} from '@sedseg/core';
+import { configCandidates, findConfig, openWeightsFile, writeSafetensorsFile } from '@sedseg/core/node';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../usage-error.js';
+import type { CommandIO } from '../command.js';
+
+export const CONVERT_HELP = `Usage: sedseg convert WEIGHTS --out F.safetensors [--fp16 | --bf16] [--config FILE] [--overwrite]
+
+Converts a SED checkpoint (.pth or .safetensors) to a safetensors file, one tensor at a time
+(the checkpoint is never held in memory whole). The architecture is inferred from the tensor
+shapes and checked first: a checkpoint of another kind, or with missing or mis-shaped keys, is
+refused. Only the tensors the model uses (plus logit_scale) are kept; unexpected keys are
+dropped and counted. The inferred architecture is also written beside the output as
+<F>.config.json, where "sedseg" finds it on its own, so sizes that shapes do not show
+(text_heads, decoder_heads, decoder_pooling) survive the conversion.
+
+Options:
+  --out F          output .safetensors file (its config goes to F without .safetensors + .config.json)
+  --fp16           store float tensors as float16 (default: float32)
+  --bf16           store float tensors as bfloat16
+  --config FILE    architecture config (reference config.json layout). Default: <name>.config.json
+                   or config.json beside the weights, if present.
+  --overwrite      replace the output files if they exist
+  -h, --help       show this help
+
+Examples:
+  sedseg convert model_final.pth --out sed_base.safetensors
+  sedseg convert model_final.pth --out sed_base.fp16.safetensors --fp16
+  sedseg convert tiny/model.pth --config tiny/config.json --out tiny.safetensors --overwrite`;
+
+/** Where the config of a converted file goes: the first place `findConfig` looks. */
+export function convertedConfigPath(out: string): string {
+  return configCandidates(out)[0]!;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new SedsegError('E_IO', `${path}: cannot stat (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** The output folder must exist and be writable; both outputs must be new unless overwriting. */
+async function checkOutputs(files: readonly string[], overwrite: boolean): Promise<void> {
+  const dir = dirname(files[0]!);
+  let isDir: boolean;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SedsegError('E_IO', `${dir}: output directory ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as Error).message})`}`, {
+      cause: e,
+    });
+  }
+  if (!isDir) throw new SedsegError('E_IO', `${dir}: output directory is not a directory`);
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    throw new SedsegError('E_IO', `${dir}: output directory is not writable`, { cause: e });
+  }
+  for (const f of files) {
+    if (!overwrite && (await exists(f))) throw new SedsegError('E_IO', `${f} exists (use --overwrite to replace it)`);
+  }
+}
+
+/** Writes a small text file through a temporary name, so `path` never holds half a file. */
+async function writeTextFile(path: string, text: string, overwrite: boolean): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, text, { flag: 'wx' });
+    if (!overwrite && (await exists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    if (e instanceof SedsegError) throw e;
+    throw new SedsegError('E_IO', `${path}: cannot write (${(e as Error).message})`, { cause: e });
+  }
+}
+
+export async function convertCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs('convert', argv, {
+    out: { type: 'string' },
+    fp16: { type: 'boolean' },
+    bf16: { type: 'boolean' },
+    config: { type: 'string' },
+    overwrite: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(CONVERT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? 'missing WEIGHTS file' : `expected one WEIGHTS file, got ${positionals.length}`, 'convert');
+  }
+  const input = positionals[0]!;
+  const out = values.out as string | undefined;
+  if (out === undefined || out === '') throw new UsageError('missing --out', 'convert');
+  if (!/\.safetensors$/i.test(out)) throw new UsageError(`--out must name a .safetensors file, got "${out}"`, 'convert');
+  if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other', 'convert');
+  const dtype: FloatDType = values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : 'float32';
+  const overwrite = Boolean(values.overwrite);
+  const configOut = convertedConfigPath(out);
+  if (resolve(out) === resolve(input)) throw new UsageError('--out must differ from the input file', 'convert');
+
+  const start = performance.now();
+  const store = await openWeightsFile(input);
+  let kept: TensorInfo[];
+  let dropped: number;
+  let architecture: SedArchitecture;
+  try {
+    const config = await findConfig(input, values.config as string | undefined);
+    const inferred = architectureFromWeights(store, config ? { config: config.config, configSource: config.path } : {});
+    assertWeightsComplete(inferred.check, input);
+    const unexpected = new Set(inferred.check.unexpected);
+    dropped = unexpected.size;
+    const converted = (d: TensorInfo['dtype']): TensorInfo['dtype'] => (isFloatDType(d) ? dtype : d);
+    kept = store
+      .keys()
+      .filter((k) => !unexpected.has(k))
+      .map((k) => {
+        const info = store.info(k)!;
+        return { name: info.name, dtype: converted(info.dtype), shape: [...info.shape] };
+      });
+    architecture = inferred.architecture;
+    await checkOutputs([out, configOut], overwrite);
+
+    async function* tensors(): AsyncGenerator<readonly [string, HostTensor]> {
+      for (const { name } of kept) {
+        const t = await store.read(name);
+        if (!isFloatDType(t.dtype)) yield [name, t];
+        else yield [name, dtype === 'float32' ? toFloat32(t) : castFloat(t, dtype)];
+      }
+    }
+    await writeSafetensorsFile(out, tensors(), {
+      infos: kept,
+      metadata: { format: 'pt', 'sedseg.source': basename(input), 'sedseg.architecture': JSON.stringify(architecture) },
+      overwrite,
+    });
+  } finally {
+    await store.close();
+  }
+  await writeTextFile(configOut, `${JSON.stringify({ architecture }, null, 2)}\n`, overwrite);
+
+  const size = (await stat(out)).size;
+  const seconds = (performance.now() - start) / 1000;
+  io.out(
+    `${out}: ${kept.length} tensors, ${dtype}, ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)} s` +
+      ` (${dropped} unexpected key${dropped === 1 ? '' : 's'} dropped; config ${configOut})`,
+  );
+  return 0;
+}
