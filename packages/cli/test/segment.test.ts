@@ -125,10 +125,12 @@ describe('sedseg segment: the main job', () => {
 
 describe('sedseg segment: errors', () => {
   const openclip = join(work, 'openclip.safetensors');
+  const resnet = join(work, 'detectron2-r50.safetensors');
   const notWeights = join(work, 'weights.txt');
   const fileAsDir = join(work, 'a-file');
   beforeAll(() => {
     writeFileSync(openclip, serializeSafetensors({ 'visual.trunk.stem.0.weight': { dtype: 'float32', shape: [2], data: new Float32Array(2) } }));
+    writeFileSync(resnet, serializeSafetensors({ 'backbone.res2.0.conv1.weight': { dtype: 'float32', shape: [1], data: new Float32Array(1) } }));
     writeFileSync(notWeights, 'not weights');
     writeFileSync(fileAsDir, 'x');
   });
@@ -138,6 +140,8 @@ describe('sedseg segment: errors', () => {
     ['a missing weights file', () => [street(), '--weights', join(work, 'nope.pth'), '--classes', 'a'], 1, /nope\.pth: cannot open \(no such file\)/],
     ['weights that are not a checkpoint', () => [street(), '--weights', notWeights, '--classes', 'a', '--out', join(work, 'e1')], 1, /weights\.txt: not a weights file/],
     ['a checkpoint of another kind', () => [street(), '--weights', openclip, '--classes', 'a', '--out', join(work, 'e2')], 1, /not a SED checkpoint.*OpenCLIP/],
+    ['a detectron2 ResNet checkpoint', () => [street(), '--weights', resnet, '--classes', 'a', '--out', join(work, 'e4')], 1, /not a SED checkpoint.*detectron2/],
+    ['weights that are a folder', () => [street(), '--weights', images, '--classes', 'a', '--out', join(work, 'e5')], 1, /images: cannot (open|read).*folder|images: .*directory/i],
     ['an empty class list', () => [street(), ...base, '--classes', ''], 2, /--classes: class 1 is empty/],
     ['duplicated classes', () => [street(), ...base, '--classes', 'car, road, car'], 2, /class "car" appears twice/],
     ['an unknown vocabulary', () => [street(), ...base, '--vocabulary', 'ade151'], 1, /unknown vocabulary "ade151"/],
