@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // One test run over every package (each package keeps its own vitest.config.ts).
 export default defineConfig({
   test: {
-    projects: ['packages/*'],
+    projects: ['packages/*', 'examples/*'],
     // The parity suites are CPU-bound and independent: use both cores of a CI machine.
     maxWorkers: 2,
     minWorkers: 1,

@@ -190,6 +190,11 @@ export class TfjsOps implements Ops<Tensor> {
     return x.shape;
   }
 
+  size(x: Tensor, axis: number): Tensor {
+    this.use();
+    return this.tf.tensor1d([x.shape[normalizeAxis(axis, x.rank)]!], 'float32');
+  }
+
   tidy<R>(fn: () => R): R {
     this.use();
     return this.tf.tidy(fn as () => TensorContainer) as R;

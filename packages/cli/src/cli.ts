@@ -3,6 +3,7 @@ import { isSedsegError } from '@sedseg/core';
 import type { Command, CommandIO } from './command.js';
 import { convertCommand } from './commands/convert.js';
 import { dumpCommand } from './commands/dump.js';
+import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { segmentCommand } from './commands/segment.js';
 import { tokenizeCommand } from './commands/tokenize.js';
@@ -13,6 +14,7 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   segment: { run: segmentCommand, summary: 'segment images for any list of class names' },
   convert: { run: convertCommand, summary: 'convert a .pth checkpoint to safetensors (fp32, fp16 or bf16)' },
+  export: { run: exportCommand, summary: 'write the model as ONNX stage graphs (+ manifest) for onnxruntime-node/-web' },
   info: { run: infoCommand, summary: 'show the architecture, parameters and keys of a checkpoint' },
   tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },
   dump: { run: dumpCommand, summary: 'write every intermediate tensor of one run (for parity checks)' },

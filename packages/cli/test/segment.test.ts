@@ -61,7 +61,7 @@ describe('sedseg segment: the main job', () => {
     const json = JSON.parse(readFileSync(join(out, 'street.json'), 'utf8'));
     expect(json.classes.map((c: { name: string }) => c.name)).toEqual(['car', 'road', 'person, people']);
     expect(json.classes.reduce((a: number, c: { share: number }) => a + c.share, 0)).toBeCloseTo(1, 6);
-    expect(json.backend).toBe('tfjs');
+    expect(json.backend).toBe('ort'); // the default backend
     expect(json.cer).toBeNull();
     expect(json.model.architecture.image_dims).toEqual([16, 32, 64, 128]);
     expect(json.text_embeddings).toEqual({ cached: 0, encoded: 3 });
@@ -99,10 +99,11 @@ describe('sedseg segment: the main job', () => {
 
   it('--format json writes only the JSON, with the label map run-length encoded', () => {
     const o = join(work, 'jsononly');
-    const r = runCli(['segment', join(images, 'street.png'), ...base, '--vocabulary', 'voc20', '--topk', '8', '--format', 'json', '--out', o]);
+    const r = runCli(['segment', join(images, 'street.png'), ...base, '--vocabulary', 'voc20', '--topk', '8', '--format', 'json', '--backend', 'tfjs', '--out', o]);
     expect(r.code).toBe(0);
     expect(readdirSync(o)).toEqual(['street.json']);
     const json = JSON.parse(readFileSync(join(o, 'street.json'), 'utf8'));
+    expect(json.backend).toBe('tfjs');
     expect(json.classes).toHaveLength(20);
     const rle: number[] = json.labels.data;
     let n = 0;

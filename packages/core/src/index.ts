@@ -81,7 +81,10 @@ export {
 } from './model/class-embeddings.js';
 export { encodeTexts, type EncodeTextsOptions } from './model/text-encoder.js';
 export { encodeImage, type ImageFeatures } from './model/image-encoder.js';
-export { runDecoder, decoderInputStage, decoderLayerStage, isHostTensor, type DecoderResult, type RunDecoderOptions, type DecoderImageFeatures } from './model/sed-forward.js';
+export { decoderInputStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/sed-forward.js';
+export { runDecoder, isHostTensor, type DecoderResult, type RunDecoderOptions } from './model/run-decoder.js';
+export { imageEncoderStage, decoderInputStageOf, decoderLayerStageOf, IMAGE_FEATURE_NAMES, type DecoderInputStageOptions } from './model/sed-stages.js';
+export { runStage, type Stage, type StageInput, type StageTensors } from './ops/stage.js';
 export {
   logitsToLabels,
   logitsToProbabilities,

@@ -1,4 +1,5 @@
+import { BACKENDS } from './helpers/backends.js';
 import { describeDumpParity } from './helpers/dump-parity.js';
 
-// End to end through the real CLI: image file → every golden tensor of case-01.
-describeDumpParity('case-01', 'tfjs');
+// End to end through the real CLI: image file → every golden tensor of case-01, on every backend.
+for (const backend of BACKENDS) describeDumpParity('case-01', backend.name);

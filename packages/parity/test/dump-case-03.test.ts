@@ -1,4 +1,5 @@
+import { BACKENDS } from './helpers/backends.js';
 import { describeDumpParity } from './helpers/dump-parity.js';
 
-// End to end through the real CLI: image file → every golden tensor of case-03.
-describeDumpParity('case-03', 'tfjs');
+// End to end through the real CLI: image file → every golden tensor of case-03, on every backend.
+for (const backend of BACKENDS) describeDumpParity('case-03', backend.name);

@@ -9,14 +9,15 @@ import {
 } from '@sedseg/core';
 import { loadSedModel, writeSafetensorsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
-import { createBackend } from '../backends.js';
+import { backendName, BACKEND_NAMES, createBackend, DEFAULT_BACKEND } from '../backends.js';
 import { readClassesFile } from '../class-list.js';
 import { readRgbImage } from '../image-io.js';
 import { UsageError } from '../usage-error.js';
+import { positiveInt } from '../positive-int.js';
 import type { CommandIO } from '../command.js';
 
 export const DUMP_HELP = `Usage: sedseg dump --weights W --image I --classes-file C.json --resolution R --out F.safetensors
-                   [--config FILE] [--topk K]... [--backend tfjs] [--overwrite]
+                   [--config FILE] [--topk K]... [--backend NAME] [--overwrite]
 
 Runs SED on one image and writes every intermediate tensor under the names of the reference
 golden files (input, stem, res2..res5, clip_vis_dense, text_features, corr, corr_embed,
@@ -32,7 +33,7 @@ Options:
   --classes-file C   JSON array of class names (", " inside a name joins synonyms)
   --resolution R     model input side, a multiple of 32 (the official one is 768)
   --topk K           also run category early rejection with top-k K (repeatable)
-  --backend NAME     tfjs (default)
+  --backend NAME     ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
   --out F            output .safetensors file
   --overwrite        replace F if it exists
   -h, --help         show this help
@@ -40,12 +41,6 @@ Options:
 Example:
   sedseg dump --weights tiny/model.pth --image case-01/image.png --classes-file case-01/classes.json \\
               --resolution 256 --topk 8 --topk 1 --out case-01.safetensors`;
-
-function positiveInt(value: string, option: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${option} must be a positive integer, got "${value}"`, 'dump');
-  return n;
-}
 
 /** top-1 minus top-2 probability per pixel of T×H×W maps. */
 function labelsMargin(probs: HostTensor<'float32'>): Float32Array {
@@ -87,15 +82,15 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
   for (const required of ['weights', 'image', 'classes-file', 'resolution', 'out'] as const) {
     if (values[required] === undefined) throw new UsageError(`missing --${required}`, 'dump');
   }
-  const resolution = positiveInt(values.resolution as string, '--resolution');
+  const resolution = positiveInt(values.resolution as string, '--resolution', 'dump');
   if (resolution % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${resolution}`, 'dump');
-  const topks = ((values.topk as string[] | undefined) ?? []).map((k) => positiveInt(k, '--topk'));
+  const topks = ((values.topk as string[] | undefined) ?? []).map((k) => positiveInt(k, '--topk', 'dump'));
   const out = values.out as string;
   if (existsSync(out) && !values.overwrite) throw new SedsegError('E_IO', `${out} exists (use --overwrite to replace it)`);
 
   const classes = await readClassesFile(values['classes-file'] as string);
   const image = await readRgbImage(values.image as string);
-  const backend = await createBackend((values.backend as string | undefined) ?? 'tfjs', 'dump');
+  const backend = await createBackend(backendName(values.backend as string | undefined, 'dump'), 'dump');
   const model = await loadSedModel(values.weights as string, {
     backend,
     ...(values.config !== undefined ? { configPath: values.config as string } : {}),
@@ -106,7 +101,7 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
     record('image', { dtype: 'uint8', shape: [image.height, image.width, 3], data: Uint8Array.from(image.data) });
     const text = await model.encodeClasses(classes);
     record('text_features', { dtype: 'float32', shape: [classes.length, model.templates.length, model.architecture.embed_dim], data: text.embeddings });
-    const { input, features } = model.encodeImage(image, resolution);
+    const { input, features } = await model.encodeImage(image, resolution);
     try {
       record('input', { dtype: 'float32', shape: [1, 3, resolution, resolution], data: input });
       const ops = model.backend;

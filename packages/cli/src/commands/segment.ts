@@ -4,7 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { isSedsegError, SedModel, SedsegError, type RgbImage, type Segmentation, type SedProgress } from '@sedseg/core';
 import { loadSedModel } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
-import { createBackend, BACKEND_NAMES } from '../backends.js';
+import { backendName, createBackend, BACKEND_NAMES, DEFAULT_BACKEND } from '../backends.js';
 import { defaultCacheDir } from '../cache-dir.js';
 import { parseClassesOption } from '../class-args.js';
 import { readClassesFile } from '../class-list.js';
@@ -16,6 +16,7 @@ import { labelMapPng } from '../render/png-encode.js';
 import { renderOverlay } from '../render/overlay.js';
 import { writeRgbImage } from '../render/write-image.js';
 import { UsageError } from '../usage-error.js';
+import { optionalPositiveInt } from '../positive-int.js';
 import type { CommandIO } from '../command.js';
 
 export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... --weights W
@@ -43,8 +44,8 @@ Options:
   --resolution R      model input side, a multiple of 32 (default 768, the official one)
   --out DIR           output folder (default: the current folder; created if missing)
   --format png|json   what to write (default png: label map, overlay and JSON)
-  --backend NAME      ${BACKEND_NAMES.join(', ')} (default tfjs)
-  --threads N         threads for backends that use them (tfjs ignores it)
+  --backend NAME      ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
+  --threads N         compute threads of the ort backend (default: one per core; tfjs ignores it)
   --cache-dir DIR     class-embedding cache (default: ${defaultCacheDir()})
   --no-cache          do not read or write the class-embedding cache
   --overwrite         replace existing output files
@@ -58,15 +59,6 @@ Examples:
   sedseg segment photo.jpg --weights sed_model_base.pth --vocabulary ade150
   sedseg segment photos/ --weights sed_model_base.pth --classes "car, road, sky, person|people" --topk 8 --out results
   sedseg segment "shots/*.png" --weights sed.safetensors --classes-file classes.json --json > results.jsonl`;
-
-function positiveInt(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`${option} must be a positive integer, got "${value}"`, 'segment');
-  }
-  return n;
-}
 
 /** Row-major run-length encoding of a label map: [value, count, value, count, …]. */
 function runLengths(labels: Int32Array): number[] {
@@ -132,17 +124,14 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const classSources = (['classes', 'classes-file', 'vocabulary'] as const).filter((k) => values[k] !== undefined);
   if (classSources.length === 0) throw new UsageError('no classes: give --classes, --classes-file or --vocabulary', 'segment');
   if (classSources.length > 1) throw new UsageError(`give only one of --classes, --classes-file, --vocabulary (got ${classSources.map((s) => `--${s}`).join(' and ')})`, 'segment');
-  const topK = positiveInt(values.topk as string | undefined, '--topk');
-  const resolution = positiveInt(values.resolution as string | undefined, '--resolution') ?? 768;
+  const topK = optionalPositiveInt(values.topk as string | undefined, '--topk', 'segment');
+  const resolution = optionalPositiveInt(values.resolution as string | undefined, '--resolution', 'segment') ?? 768;
   if (resolution % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${resolution}`, 'segment');
-  positiveInt(values.threads as string | undefined, '--threads');
+  const threads = optionalPositiveInt(values.threads as string | undefined, '--threads', 'segment');
   const format = (values.format as string | undefined) ?? 'png';
   if (format !== 'png' && format !== 'json') throw new UsageError(`--format must be png or json, got "${format}"`, 'segment');
   if (values['no-cache'] && values['cache-dir'] !== undefined) throw new UsageError('--no-cache and --cache-dir contradict each other', 'segment');
-  const backendName = (values.backend as string | undefined) ?? 'tfjs';
-  if (!(BACKEND_NAMES as readonly string[]).includes(backendName)) {
-    throw new UsageError(`unknown backend "${backendName}" (available: ${BACKEND_NAMES.join(', ')})`, 'segment');
-  }
+  const backend = backendName(values.backend as string | undefined, 'segment');
   const json = Boolean(values.json);
 
   let classes: string[];
@@ -183,14 +172,14 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   // ---- model ---------------------------------------------------------------------------------
   const bar = new ProgressBar();
   const t0 = performance.now();
-  const backend = await createBackend(backendName, 'segment');
+  const ops = await createBackend(backend, 'segment', threads !== undefined ? { threads } : {});
   const cacheDir = values['no-cache'] ? undefined : ((values['cache-dir'] as string | undefined) ?? join(defaultCacheDir(), 'class-embeddings'));
   const onProgress = (p: SedProgress): void => {
     if (p.phase === 'text' && p.total > 0) bar.update('encoding class names', p.done, p.total);
     if (p.phase === 'weights') bar.update('loading weights', p.done, p.total);
   };
   const model = await loadSedModel(values.weights as string, {
-    backend,
+    backend: ops,
     onProgress,
     ...(values.config !== undefined ? { configPath: values.config as string } : {}),
     ...(cacheDir !== undefined ? { cacheDir } : {}),

@@ -39,14 +39,14 @@ export function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number,
     const split = (x: T): T => ops.transpose(ops.reshape(x, [n, l, heads, d]), [0, 2, 1, 3]); // [N, H, L, d]
     const qf = split(ops.addScalar(ops.elu(q), 1));
     const kf = split(ops.addScalar(ops.elu(k), 1));
-    const length = ops.constant(new Float32Array([l]), [1]);
+    const length = ops.size(v, 1); // L as a tensor: compiled graphs keep the class count dynamic
     const vs = split(ops.div(v, length)); // values / v_length
     const kv = ops.matmul(kf, vs, { transposeA: true }); // [N, H, d, d]: Σ_s K ⊗ V
     const kSum = ops.sum(kf, [2], true); // [N, H, 1, d]
     const denom = ops.matmul(qf, kSum, { transposeB: true }); // [N, H, L, 1]
     const one = ops.constant(new Float32Array([1]), [1]);
     const z = ops.div(one, ops.addScalar(denom, eps));
-    const out = ops.mulScalar(ops.mul(ops.matmul(qf, kv), z), l); // [N, H, L, d]
+    const out = ops.mul(ops.mul(ops.matmul(qf, kv), z), length); // [N, H, L, d]
     return ops.reshape(ops.transpose(out, [0, 2, 1, 3]), [n, l, c]);
   });
 }

@@ -20,7 +20,7 @@ export function scoped<T>(params: ModelParams<T>, prefix: string): ModelParams<T
 
 /**
  * Reads every weight of `store` whose key passes `filter`, converts it to float32 and uploads it
- * with `ops.constant` (one tensor at a time, so the file is never held twice). `dispose()`
+ * with `ops.weight` (or `ops.constant`) (one tensor at a time, so the file is never held twice). `dispose()`
  * frees the uploaded tensors.
  */
 export async function uploadParams<T>(
@@ -36,7 +36,7 @@ export async function uploadParams<T>(
   for (const [i, name] of names.entries()) {
     const host = toFloat32(await store.read(name));
     onTensor?.(name, host.data);
-    tensors.set(name, ops.constant(host.data, host.shape, name));
+    tensors.set(name, ops.weight ? ops.weight(host.data, host.shape, name) : ops.constant(host.data, host.shape, name));
     onProgress?.(i + 1, names.length);
   }
   return {

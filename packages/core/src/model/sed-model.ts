@@ -15,9 +15,11 @@ import { getVocabulary } from '../vocabularies/index.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { preprocessImage } from '../image/preprocess.js';
 import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './class-embeddings.js';
-import { encodeImage, type ImageFeatures } from './image-encoder.js';
+import type { ImageFeatures } from './image-encoder.js';
+import { decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './sed-stages.js';
+import { runStage, type Stage } from '../ops/stage.js';
 import { uploadParams, type ModelParams } from './model-params.js';
-import { runDecoder, isHostTensor, type DecoderResult } from './sed-forward.js';
+import { runDecoder, isHostTensor, type DecoderResult } from './run-decoder.js';
 import { cerOutputToLabels, cerOutputToProbabilities, logitsToLabels, logitsToProbabilities } from './postprocess.js';
 import { WeightsFingerprint } from './weights-fingerprint.js';
 
@@ -197,15 +199,32 @@ export class SedModel<T = unknown> {
    * Runs the image encoder on an RGB image at resolution R. The returned backend tensors belong
    * to the caller (`disposeFeatures`).
    */
-  encodeImage(image: RgbImage, resolution = 768): { input: Float32Array; features: ImageFeatures<T> } {
+  async encodeImage(image: RgbImage, resolution = 768): Promise<{ input: Float32Array; features: ImageFeatures<T> }> {
     this.assertUsable();
     const input = preprocessImage(image, resolution);
     const ops = this.backend;
-    const features = ops.tidy(() => {
-      const x = ops.constant(input, [1, 3, resolution, resolution], 'input');
-      return encodeImage(ops, this.params, this.architecture, x);
-    });
-    return { input, features };
+    const x = ops.constant(input, [1, 3, resolution, resolution], 'image');
+    try {
+      const out = await runStage(ops, imageEncoderStage(this.params, this.architecture), { image: x });
+      const features: ImageFeatures<T> = { stem: out.stem!, res2: out.res2!, res3: out.res3!, res4: out.res4!, res5: out.res5!, dense: out.dense! };
+      return { input, features };
+    } finally {
+      ops.dispose(x);
+    }
+  }
+
+  /**
+   * The model's stages (sed-stages.ts) with its weights: what a compiling backend or an exporter
+   * traces. The decoder layers include their heads.
+   */
+  stages(): { imageEncoder: Stage<T>; decoderInput: Stage<T>; decoderLayers: [Stage<T>, Stage<T>, Stage<T>] } {
+    this.assertUsable();
+    const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, this.architecture, i, true);
+    return {
+      imageEncoder: imageEncoderStage(this.params, this.architecture),
+      decoderInput: decoderInputStageOf(this.params),
+      decoderLayers: [layer(0), layer(1), layer(2)],
+    };
   }
 
   disposeFeatures(features: ImageFeatures<T>): void {
@@ -260,7 +279,7 @@ export class SedModel<T = unknown> {
     }
 
     progress?.({ phase: 'image', done: 0, total: 1 });
-    const { input, features } = this.encodeImage(image, resolution);
+    const { input, features } = await this.encodeImage(image, resolution);
     let decoded: DecoderResult;
     let tImage: number;
     try {

@@ -12,6 +12,8 @@
  * - `tidy(fn)` frees every tensor `fn` creates except those it returns (tfjs semantics); `fn`
  *   must be synchronous. Backends without manual memory management run `fn` directly.
  */
+import type { Stage } from './stage.js';
+
 export interface Conv2dOptions {
   /** Stride, same in both directions (default 1). */
   stride?: number;
@@ -33,14 +35,31 @@ export interface Ops<T = unknown> {
   readonly name: string;
 
   // ---- data and memory --------------------------------------------------------------------
-  /** A float32 tensor from host data (row-major); `name` helps compiling backends (weights). */
+  /** A float32 tensor from host data (row-major); `name` is for messages and debugging. */
   constant(data: Float32Array, shape: Shape, name?: string): T;
+  /**
+   * A model parameter (`name` = its checkpoint key). Optional: compiling backends embed such
+   * tensors in their graphs (ONNX initializers) instead of feeding them; without it, `constant`
+   * is used.
+   */
+  weight?(data: Float32Array, shape: Shape, name: string): T;
+  /**
+   * Runs a stage (see `stage.ts`). Optional: a compiling backend traces `stage.run` into one
+   * graph per input signature and runs that; without it, core runs `stage.run` eagerly.
+   */
+  runStage?(stage: Stage<T>, inputs: Readonly<Record<string, T>>): Promise<Record<string, T>>;
   /** Host copy of a tensor's values (row-major). */
   read(x: T): Promise<Float32Array>;
   shape(x: T): Shape;
   tidy<R>(fn: () => R): R;
   /** Frees tensors now (no-op where memory is managed automatically). */
   dispose(x: T | readonly T[]): void;
+
+  /**
+   * The length of `x` along `axis` as a float32 tensor of shape [1]. Use this, not a constant,
+   * wherever a size enters the arithmetic, so compiled graphs stay valid for every class count.
+   */
+  size(x: T, axis: number): T;
 
   // ---- elementwise ------------------------------------------------------------------------
   add(a: T, b: T): T;

@@ -4,6 +4,7 @@
  */
 import type { Ops } from '@sedseg/core';
 import { createTfjsOps } from '@sedseg/backend-tfjs';
+import { createOrtOps } from '@sedseg/backend-ort';
 
 export interface ParityBackend {
   /** Name shown in test titles and error tables. */
@@ -14,4 +15,5 @@ export interface ParityBackend {
 
 export const BACKENDS: readonly ParityBackend[] = [
   { name: 'tfjs', create: async () => (await createTfjsOps({ platform: 'cpu' })) as unknown as Ops<unknown> },
+  { name: 'ort', create: async () => createOrtOps({ threads: 2 }) as unknown as Ops<unknown> },
 ];

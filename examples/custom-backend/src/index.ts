@@ -1,0 +1,1 @@
+export { ProfilingOps, profile, type Profile, type ProfileEntry } from './profiling-ops.js';

@@ -1,0 +1,127 @@
+/**
+ * `sedseg export`: the model's stages as standalone ONNX graphs (opset 17, weights inside, the
+ * class count a dynamic dimension named `classes`), one set per resolution, plus a manifest that
+ * says how to chain them. Graphs only use operators that onnxruntime-web runs (wasm, WebGPU).
+ *
+ * Not exported: the text encoder (class embeddings come from the CLI or the library and can be
+ * cached); the host steps between stages (pre-processing, category early rejection,
+ * post-processing) are described in the manifest.
+ */
+import { CLIP_PIXEL_MEAN, CLIP_PIXEL_STD, type SedArchitecture, type SedModel, type Shape, type Stage } from '@sedseg/core';
+import { serializeOnnxModel, type OnnxValueInfo } from './onnx/onnx-model.js';
+import type { LazyTensor } from './graph/lazy-tensor.js';
+import { CLASS_SENTINEL, OPSET, OrtOps } from './ort-ops.js';
+
+export const MANIFEST_FORMAT = 'sedseg-onnx-stages';
+
+export interface ExportOptions {
+  /** Input sides to export graphs for (multiples of 32; default [768]). */
+  resolutions?: readonly number[];
+  /** Weights stored as float16 (cast to float32 inside the graph): half the size. */
+  fp16?: boolean;
+  /** Producer version written into the graphs. */
+  producerVersion?: string;
+}
+
+export interface ManifestValue {
+  name: string;
+  dtype: 'float32';
+  /** Sizes; `"classes"` marks the dynamic class count. */
+  dims: (number | string | null)[];
+}
+
+export interface ManifestStage {
+  name: string;
+  file: string;
+  bytes: number;
+  inputs: ManifestValue[];
+  outputs: ManifestValue[];
+}
+
+export interface StageManifest {
+  format: typeof MANIFEST_FORMAT;
+  version: 1;
+  opset: number;
+  weightsDtype: 'float32' | 'float16';
+  weightsDigest: string;
+  architecture: SedArchitecture;
+  /** Prompt templates the class embeddings (`text` input, [classes, P, D]) are averaged over. */
+  templates: readonly string[];
+  preprocess: { mean: number[]; std: number[]; resize: 'bilinear, align_corners=false, to R×R' };
+  /** How to chain the stages; CER between decoder layers is optional. */
+  pipeline: string[];
+  resolutions: Record<string, { stages: ManifestStage[] }>;
+}
+
+/** One exported file. */
+export interface ExportedFile {
+  /** Path relative to the export folder. */
+  path: string;
+  bytes: Uint8Array;
+}
+
+function manifestValues(values: readonly OnnxValueInfo[]): ManifestValue[] {
+  return values.map((v) => ({ name: v.name, dtype: 'float32', dims: [...v.dims] }));
+}
+
+/**
+ * Traces every stage of `model` (loaded on an `OrtOps` backend) and yields the graph files one at
+ * a time (so that only one serialized graph is in memory), then the manifest (`manifest.json`).
+ */
+export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: ExportOptions = {}): AsyncGenerator<ExportedFile> {
+  const ops = model.backend;
+  if (!(ops instanceof OrtOps)) throw new TypeError('exportStageGraphs: the model must be loaded with the ort backend');
+  const resolutions = options.resolutions ?? [768];
+  const weightType = options.fp16 ? 'float16' : 'float32';
+  const arch = model.architecture;
+  const stages = model.stages();
+  const manifest: StageManifest = {
+    format: MANIFEST_FORMAT,
+    version: 1,
+    opset: OPSET,
+    weightsDtype: weightType,
+    weightsDigest: model.weightsDigest,
+    architecture: arch,
+    templates: model.templates,
+    preprocess: {
+      mean: [...CLIP_PIXEL_MEAN],
+      std: [...CLIP_PIXEL_STD],
+      resize: 'bilinear, align_corners=false, to R×R',
+    },
+    pipeline: [
+      'imageEncoder(image) -> stem, res2, res3, res4, res5, dense',
+      'decoderInput(dense, res2, res3, res4, text) -> corrClasses, corrEmbed, maskAux, guidance0..2',
+      'decoderLayer0(x=corrEmbed, guidance=guidance0, corrGuidanceInput=corrClasses) -> features, corrGuidance, logits (head1)',
+      'decoderLayer1(x=features, guidance=guidance1, corrGuidanceInput=corrGuidance) -> features, corrGuidance, logits (head2)',
+      'decoderLayer2(x=features, guidance=guidance2, corrGuidanceInput=corrGuidance) -> logits [1, classes, R/4, R/4]',
+      'CER (optional): before decoderLayer i, keep the classes in the top-k of maskAux (i=0) or the previous logits at any pixel; gather them on axis 0 of x and corrGuidanceInput',
+    ],
+    resolutions: {},
+  };
+  for (const r of resolutions) {
+    if (!Number.isInteger(r) || r < 32 || r % 32 !== 0) throw new RangeError(`export: resolution must be a positive multiple of 32, got ${r}`);
+    const entries: ManifestStage[] = [];
+    const emit = (stage: Stage<LazyTensor>, inputs: Record<string, Shape>): { file: ExportedFile; outputs: Record<string, number[]> } => {
+      const traced = ops.traceStage(stage, inputs, { weightType });
+      const bytes = serializeOnnxModel(traced.graph, { opset: OPSET, producerName: 'sedseg', ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}), metadata: { stage: stage.name, resolution: String(r) } });
+      const path = `r${r}/${stage.name}.onnx`;
+      entries.push({ name: stage.name, file: path, bytes: bytes.length, inputs: manifestValues(traced.graph.inputs), outputs: manifestValues(traced.graph.outputs) });
+      return { file: { path, bytes }, outputs: traced.outputShapes };
+    };
+    const image = emit(stages.imageEncoder, { image: [1, 3, r, r] });
+    yield image.file;
+    const f = image.outputs;
+    const input = emit(stages.decoderInput, { dense: f.dense!, res2: f.res2!, res3: f.res3!, res4: f.res4!, text: [CLASS_SENTINEL, arch.prompt_channel, arch.embed_dim] });
+    yield input.file;
+    let x = input.outputs.corrEmbed!;
+    let cg = input.outputs.corrClasses!;
+    for (const [i, stage] of stages.decoderLayers.entries()) {
+      const layer = emit(stage, { x, guidance: input.outputs[`guidance${i}`]!, corrGuidanceInput: cg });
+      yield layer.file;
+      x = layer.outputs.features!;
+      cg = layer.outputs.corrGuidance!;
+    }
+    manifest.resolutions[String(r)] = { stages: entries };
+  }
+  yield { path: 'manifest.json', bytes: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n') };
+}

@@ -1,0 +1,96 @@
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { SedsegError } from '@sedseg/core';
+import { loadSedModel } from '@sedseg/core/node';
+import { parseCommandArgs } from '../args.js';
+import { positiveInt } from '../positive-int.js';
+import { UsageError } from '../usage-error.js';
+import type { CommandIO } from '../command.js';
+
+export const EXPORT_HELP = `Usage: sedseg export --weights W --out DIR [--resolution R]... [--fp16] [--config FILE] [--overwrite]
+
+Writes the SED stages of a checkpoint as standalone ONNX graphs (opset 17, weights inside,
+the class count a dynamic dimension) and a manifest.json saying how to chain them:
+
+  DIR/r<R>/imageEncoder.onnx    image [1, 3, R, R] -> stem, res2..res5, dense
+  DIR/r<R>/decoderInput.onnx    dense, res2, res3, res4, text [classes, P, D] -> cost map embedding, guidances
+  DIR/r<R>/decoderLayer0..2.onnx  -> features, corr guidance, logits
+  DIR/manifest.json             stages, inputs/outputs with dims, dtype, pre-processing, templates
+
+The graphs load in onnxruntime-node and onnxruntime-web (wasm, WebGPU). The text encoder is
+not exported: class embeddings come from "sedseg" or @sedseg/core (and can be cached).
+
+Options:
+  --weights W        SED checkpoint (.pth or .safetensors)
+  --out DIR          output folder (created; existing files are kept unless --overwrite)
+  --resolution R     input side, a multiple of 32 (repeatable; default 768)
+  --fp16             store weights as float16 (half the size; results within 1e-2 relative)
+  --config FILE      architecture config (reference config.json layout)
+  --overwrite        replace existing files in DIR
+  -h, --help         show this help
+
+Examples:
+  sedseg export --weights sed_model_base.pth --out sed-b-onnx
+  sedseg export --weights sed_model_base.pth --out sed-b-web --resolution 384 --fp16`;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function exportCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs('export', argv, {
+    weights: { type: 'string' },
+    config: { type: 'string' },
+    out: { type: 'string' },
+    resolution: { type: 'string', multiple: true },
+    fp16: { type: 'boolean' },
+    overwrite: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(EXPORT_HELP);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`, 'export');
+  if (values.weights === undefined) throw new UsageError('missing --weights (a SED checkpoint, .pth or .safetensors)', 'export');
+  if (values.out === undefined) throw new UsageError('missing --out DIR', 'export');
+  const resolutions = ((values.resolution as string[] | undefined) ?? ['768']).map((r) => positiveInt(r, '--resolution', 'export'));
+  for (const r of resolutions) if (r % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${r}`, 'export');
+  const out = values.out as string;
+  if ((await exists(out)) && !(await stat(out)).isDirectory()) throw new SedsegError('E_IO', `${out}: exists and is not a folder`);
+
+  const { createOrtOps, exportStageGraphs } = await import('@sedseg/backend-ort');
+  const model = await loadSedModel(values.weights as string, {
+    backend: createOrtOps(),
+    ...(values.config !== undefined ? { configPath: values.config as string } : {}),
+  });
+  let total = 0;
+  let count = 0;
+  try {
+    const manifestPath = join(out, 'manifest.json');
+    if (!values.overwrite && (await exists(manifestPath))) throw new SedsegError('E_IO', `${manifestPath} exists (use --overwrite to replace the export)`);
+    for await (const file of exportStageGraphs(model, { resolutions, fp16: Boolean(values.fp16) })) {
+      const path = join(out, file.path);
+      if (!values.overwrite && (await exists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
+      await mkdir(dirname(path), { recursive: true }).catch((e: Error) => {
+        throw new SedsegError('E_IO', `${dirname(path)}: cannot create the output folder (${e.message})`, { cause: e });
+      });
+      // Written beside, then renamed: an interrupted export leaves no half-written graph.
+      const partial = `${path}.partial`;
+      await writeFile(partial, file.bytes).catch((e: Error) => {
+        throw new SedsegError('E_IO', `${path}: cannot write (${e.message})`, { cause: e });
+      });
+      await rename(partial, path);
+      total += file.bytes.length;
+      count++;
+    }
+  } finally {
+    model.dispose();
+  }
+  io.out(`${out}: ${count - 1} graphs + manifest.json, ${(total / 2 ** 20).toFixed(1)} MiB (R=${resolutions.join(', ')}, weights ${values.fp16 ? 'float16' : 'float32'})`);
+  return 0;
+}
