@@ -101,11 +101,11 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
   for (const r of resolutions) {
     if (!Number.isInteger(r) || r < 32 || r % 32 !== 0) throw new RangeError(`export: resolution must be a positive multiple of 32, got ${r}`);
     const entries: ManifestStage[] = [];
-    const emit = (stage: Stage<LazyTensor>, inputs: Record<string, Shape>): { file: ExportedFile; outputs: Record<string, number[]> } => {
-      const traced = ops.traceStage(stage, inputs, { weightType });
-      const bytes = serializeOnnxModel(traced.graph, { opset: OPSET, producerName: 'sedseg', ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}), metadata: { stage: stage.name, resolution: String(r) } });
-      const path = `r${r}/${stage.name}.onnx`;
-      entries.push({ name: stage.name, file: path, bytes: bytes.length, inputs: manifestValues(traced.graph.inputs), outputs: manifestValues(traced.graph.outputs) });
+    const emit = (stage: Stage<LazyTensor>, inputs: Record<string, Shape>, name = stage.name): { file: ExportedFile; outputs: Record<string, number[]> } => {
+      const traced = ops.traceStage({ ...stage, name }, inputs, { weightType });
+      const bytes = serializeOnnxModel(traced.graph, { opset: OPSET, producerName: 'sedseg', ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}), metadata: { stage: name, resolution: String(r) } });
+      const path = `r${r}/${name}.onnx`;
+      entries.push({ name, file: path, bytes: bytes.length, inputs: manifestValues(traced.graph.inputs), outputs: manifestValues(traced.graph.outputs) });
       return { file: { path, bytes }, outputs: traced.outputShapes };
     };
     const image = emit(stages.imageEncoder, { image: [1, 3, r, r] });
@@ -116,10 +116,12 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     let x = input.outputs.corrEmbed!;
     let cg = input.outputs.corrClasses!;
     for (const [i, stage] of stages.decoderLayers.entries()) {
-      const layer = emit(stage, { x, guidance: input.outputs[`guidance${i}`]!, corrGuidanceInput: cg });
+      const layer = emit(stage, { x, guidance: input.outputs[`guidance${i}`]!, corrGuidanceInput: cg }, `decoderLayer${i}`);
       yield layer.file;
-      x = layer.outputs.features!;
-      cg = layer.outputs.corrGuidance!;
+      if (i < 2) {
+        x = layer.outputs.features!;
+        cg = layer.outputs.corrGuidance!;
+      }
     }
     manifest.resolutions[String(r)] = { stages: entries };
   }

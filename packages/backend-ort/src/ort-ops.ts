@@ -31,6 +31,11 @@ export interface OrtOpsOptions {
   executionProviders?: string[];
   /** Compiled sessions kept (default 24). */
   maxSessions?: number;
+  /**
+   * ONNX Runtime's CPU memory arena (default true): faster, but each session keeps the peak
+   * memory of its largest run. false returns memory after every run (smaller, slower).
+   */
+  memArena?: boolean;
 }
 
 /** A stage traced into a graph. */
@@ -79,7 +84,9 @@ export class OrtOps implements Ops<LazyTensor> {
   /** True once a session was created, or when the user chose the providers. */
   private providersChosen: boolean;
   private readonly threads: number | undefined;
+  private readonly memArena: boolean;
   private readonly sessions: SessionCache;
+  private readonly eagerSessions: SessionCache;
   /** Set while a stage is traced: host values must not be read then. */
   private tracing: string | undefined;
 
@@ -88,9 +95,13 @@ export class OrtOps implements Ops<LazyTensor> {
       throw new SedsegError('E_ARGUMENT', `ort backend: threads must be a positive integer, got ${options.threads}`);
     }
     this.threads = options.threads;
+    this.memArena = options.memArena ?? true;
     this.executionProviders = options.executionProviders ?? defaultProviders();
     this.providersChosen = options.executionProviders !== undefined;
     this.sessions = new SessionCache(options.maxSessions ?? 24);
+    // Graphs compiled for reads outside stages (the text encoder's batches) rarely repeat and may
+    // embed large weights: keep only a few.
+    this.eagerSessions = new SessionCache(2);
   }
 
   // ---- data and memory ----------------------------------------------------------------------
@@ -139,11 +150,12 @@ export class OrtOps implements Ops<LazyTensor> {
   /** Releases every compiled session. The ops object stays usable (sessions are rebuilt). */
   async release(): Promise<void> {
     await this.sessions.clear();
+    await this.eagerSessions.clear();
   }
 
   /** Number of compiled sessions currently kept. */
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions.size + this.eagerSessions.size;
   }
 
   // ---- recording ------------------------------------------------------------------------------
@@ -236,6 +248,8 @@ export class OrtOps implements Ops<LazyTensor> {
       }
       shape[a] += x.shape[a]!;
     }
+    // Host values are joined on the host (class chunks between stages).
+    if (xs.every((x) => x.isConcrete)) return LazyTensor.data(concatOnHost(xs, a), shape);
     return this.record('concat', xs, shape, { axis: a });
   }
 
@@ -253,7 +267,8 @@ export class OrtOps implements Ops<LazyTensor> {
     for (const i of indices) if (!(i >= 0 && i < n)) throw new SedsegError('E_ARGUMENT', `gather: index ${i} out of range for axis ${a} of length ${n}`);
     const shape = [...x.shape];
     shape[a] = indices.length;
-    if (x.isConcrete && x.kind === 'data') return LazyTensor.data(gatherOnHost(x.data!, x.shape, indices, a), shape);
+    // Host values (and weights: e.g. token embeddings) are gathered on the host.
+    if (x.isConcrete) return LazyTensor.data(gatherOnHost(x.data!, x.shape, indices, a), shape);
     return this.record('gather', [x], shape, { indices: Int32Array.from(indices), axis: a });
   }
 
@@ -327,8 +342,8 @@ export class OrtOps implements Ops<LazyTensor> {
   }
 
   // ---- compiling and running --------------------------------------------------------------------
-  private async session(compiled: CompiledGraph): Promise<ort.InferenceSession> {
-    return this.sessions.get(compiled.key, async () => {
+  private async session(compiled: CompiledGraph, cache = this.sessions): Promise<ort.InferenceSession> {
+    return cache.get(compiled.key, async () => {
       const bytes = serializeOnnxModel(compiled.graph, { opset: OPSET });
       const create = (executionProviders: string[]) =>
         ort.InferenceSession.create(bytes, {
@@ -336,6 +351,9 @@ export class OrtOps implements Ops<LazyTensor> {
           // A failed CUDA load is handled below: keep ONNX Runtime's own log quiet about it.
           ...(executionProviders.includes('cuda') && !this.providersChosen ? { logSeverityLevel: 4 as const } : {}),
           graphOptimizationLevel: 'all',
+          ...(this.memArena ? {} : { enableCpuMemArena: false }),
+          // Memory patterns are planned per input shape, and shapes change with the class count.
+          enableMemPattern: false,
           ...(this.threads !== undefined ? { intraOpNumThreads: this.threads, interOpNumThreads: 1 } : {}),
         });
       try {
@@ -352,7 +370,7 @@ export class OrtOps implements Ops<LazyTensor> {
   }
 
   private async execute(compiled: CompiledGraph, outputs: readonly { name: string; tensor: LazyTensor }[]): Promise<Map<string, ort.Tensor>> {
-    const session = await this.session(compiled);
+    const session = await this.session(compiled, this.eagerSessions);
     const feeds: Record<string, ort.Tensor> = {};
     for (const f of compiled.feeds) {
       if (!f.tensor.isConcrete) throw new Error(`graph input ${f.name} has no value`);
@@ -452,6 +470,22 @@ function gatherOnHost(data: Float32Array, shape: readonly number[], indices: Int
     for (const [j, i] of indices.entries()) {
       out.set(data.subarray((o * n + i) * inner, (o * n + i + 1) * inner), (o * indices.length + j) * inner);
     }
+  }
+  return out;
+}
+
+/** Tensors joined along `axis`, on the host. */
+function concatOnHost(xs: readonly LazyTensor[], axis: number): Float32Array {
+  const outer = xs[0]!.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const rows = xs.map((x) => x.shape.slice(axis).reduce((a, b) => a * b, 1));
+  const total = rows.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(outer * total);
+  for (let o = 0; o < outer; o++) {
+    let offset = o * total;
+    xs.forEach((x, i) => {
+      out.set(x.data!.subarray(o * rows[i]!, (o + 1) * rows[i]!), offset);
+      offset += rows[i]!;
+    });
   }
   return out;
 }

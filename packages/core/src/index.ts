@@ -83,7 +83,18 @@ export { encodeTexts, type EncodeTextsOptions } from './model/text-encoder.js';
 export { encodeImage, type ImageFeatures } from './model/image-encoder.js';
 export { decoderInputStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/sed-forward.js';
 export { runDecoder, isHostTensor, type DecoderResult, type RunDecoderOptions } from './model/run-decoder.js';
-export { imageEncoderStage, decoderInputStageOf, decoderLayerStageOf, IMAGE_FEATURE_NAMES, type DecoderInputStageOptions } from './model/sed-stages.js';
+export {
+  imageEncoderStage,
+  decoderInputStageOf,
+  decoderLayerStageOf,
+  decoderLayerPoolStageOf,
+  decoderLayerAttentionStageOf,
+  decoderLayerMergeStageOf,
+  IMAGE_FEATURE_NAMES,
+  type DecoderInputStageOptions,
+  type DecoderLayerOutput,
+} from './model/sed-stages.js';
+export { DEFAULT_CLASS_CHUNK, splitClasses, gatherClassChunks, joinClassChunks, type ClassChunks } from './model/class-chunks.js';
 export { runStage, type Stage, type StageInput, type StageTensors } from './ops/stage.js';
 export {
   logitsToLabels,

@@ -234,6 +234,27 @@ for (const backend of BACKENDS) {
         }
       });
 
+      if (caseName === 'case-01') {
+        it(`${caseName}: decoder layers in class chunks of 5 (pool / attention on all, in row bands / merge) match the reference`, async () => {
+          const gcase = await getCase(caseName);
+          const text = (await gcase.tensor('text_features')).data as Float32Array;
+          const classCount = gcase.meta.num_classes;
+          for (const topK of [undefined, 8]) {
+            const features = await loadFeatures(gcase);
+            const results: Comparison[] = [];
+            await runDecoder(ops, params, arch, features, text, classCount, {
+              classChunk: 5,
+              attentionBandValues: 4000, // a few pooled rows at a time
+              ...(topK !== undefined ? { topK } : {}),
+              trace: checker(gcase, `${caseName} chunks of 5${topK ? ` CER top-${topK}` : ''}`, results),
+            });
+            disposeFeatures(features);
+            expect(results.map((r) => r.name)).toContain(topK ? 'cer_top8_output' : 'logits');
+            expectAllOk(results);
+          }
+        });
+      }
+
       it(`${caseName}: category early rejection`, async () => {
         const gcase = await getCase(caseName);
         const img = imageSize(gcase);

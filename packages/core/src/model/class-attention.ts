@@ -52,16 +52,14 @@ export function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number,
 }
 
 /**
- * `ClassTransformerLayer` on class-batched features `x` [T, c, H, W] → [T, c, H, W].
- * `params` is scoped to `…decoder{k}.attention.`.
+ * The attention part of `ClassTransformerLayer` on pooled class-batched features
+ * `pooled` [T, c, h', w'] → [T, c, h', w'] (the layer's output at pooled resolution). This is the
+ * only computation of the decoder that mixes classes.
  */
-export function classAttention<T>(ops: Ops<T>, params: ModelParams<T>, x: T, options: ClassAttentionOptions): T {
-  const [t, c, h, w] = ops.shape(x) as [number, number, number, number];
-  const k = options.pooling;
+export function classAttentionPooled<T>(ops: Ops<T>, params: ModelParams<T>, pooled: T, options: ClassAttentionOptions): T {
+  const [t, c, ph, pw] = ops.shape(pooled) as [number, number, number, number];
   const normEps = options.normEps ?? 1e-5;
   return ops.tidy(() => {
-    const pooled = k === 1 ? x : ops.avgPool2d(x, k); // [T, c, h', w']
-    const [, , ph, pw] = ops.shape(pooled) as [number, number, number, number];
     // (B H W) T C with B = 1
     const seq = ops.reshape(ops.transpose(pooled, [2, 3, 0, 1]), [ph * pw, t, c]);
     const n1 = ops.layerNorm(seq, params.get('norm1.weight'), params.get('norm1.bias'), normEps);
@@ -76,8 +74,26 @@ export function classAttention<T>(ops: Ops<T>, params: ModelParams<T>, x: T, opt
       params.get('MLP.2.bias'),
     );
     const out = ops.add(attended, mlp); // [h'w', T, c]
-    const back = ops.transpose(ops.reshape(out, [ph, pw, t, c]), [2, 3, 0, 1]); // [T, c, h', w']
-    const up = ph === h && pw === w ? back : ops.resizeBilinear(back, [h, w], true);
-    return ops.add(x, up);
+    return ops.transpose(ops.reshape(out, [ph, pw, t, c]), [2, 3, 0, 1]); // [T, c, h', w']
   });
+}
+
+/** The pooling in front of the class attention: [T, c, H, W] → [T, c, H/k, W/k] (k = 1: `x` itself). */
+export function classAttentionPool<T>(ops: Ops<T>, x: T, pooling: number): T {
+  return pooling === 1 ? x : ops.avgPool2d(x, pooling);
+}
+
+/** The end of `ClassTransformerLayer`: `x` + the pooled-resolution output upsampled (align_corners). */
+export function classAttentionMerge<T>(ops: Ops<T>, x: T, attended: T): T {
+  const [, , h, w] = ops.shape(x) as [number, number, number, number];
+  const [, , ph, pw] = ops.shape(attended) as [number, number, number, number];
+  return ops.tidy(() => ops.add(x, ph === h && pw === w ? attended : ops.resizeBilinear(attended, [h, w], true)));
+}
+
+/**
+ * `ClassTransformerLayer` on class-batched features `x` [T, c, H, W] → [T, c, H, W]:
+ * pool, attention across classes, upsample, add. `params` is scoped to `…decoder{k}.attention.`.
+ */
+export function classAttention<T>(ops: Ops<T>, params: ModelParams<T>, x: T, options: ClassAttentionOptions): T {
+  return ops.tidy(() => classAttentionMerge(ops, x, classAttentionPooled(ops, params, classAttentionPool(ops, x, options.pooling), options)));
 }

@@ -13,7 +13,7 @@
 import { SedsegError } from '../errors.js';
 import type { Ops } from '../ops/ops.js';
 import type { SedArchitecture } from '../architecture/sed-architecture.js';
-import { classAttention } from './class-attention.js';
+import { classAttentionMerge, classAttentionPool, classAttentionPooled } from './class-attention.js';
 import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from './convnext-block.js';
 import { scoped, type ModelParams } from './model-params.js';
 
@@ -50,6 +50,54 @@ export function doubleConv<T>(ops: Ops<T>, params: ModelParams<T>, x: T): T {
   });
 }
 
+type FusionArchitecture = Pick<SedArchitecture, 'decoder_heads' | 'decoder_pooling' | 'decoder_kernel_size'>;
+
+function squarePooling(arch: FusionArchitecture): number {
+  const pool = arch.decoder_pooling;
+  if (pool.length !== 2 || pool[0] !== pool[1]) {
+    throw new SedsegError('E_UNSUPPORTED', `decoder pooling [${pool.join(', ')}] is not square`);
+  }
+  return pool[0]!;
+}
+
+/** FAM spatial part of `decoder{layer+1}`: the ConvNeXt block `cnext`, per class. [T, c, H, W] → same. */
+export function fusionSpatial<T>(ops: Ops<T>, decoder: ModelParams<T>, arch: FusionArchitecture, layer: number, x: T): T {
+  const params = scoped(decoder, `decoder${layer + 1}.`);
+  return convNextBlock(ops, x, decoderConvNextWeights(params, 'cnext.'), { kernelSize: arch.decoder_kernel_size[layer], eps: 1e-6 });
+}
+
+/** FAM class part, pooled: the pooled FAM-spatial features [T, c, H/k, W/k] (see `fusionSpatial`). */
+export function fusionPooled<T>(ops: Ops<T>, arch: FusionArchitecture, spatial: T): T {
+  return classAttentionPool(ops, spatial, squarePooling(arch));
+}
+
+/** FAM class part on all classes at pooled resolution: → the attention output [T, c, H/k, W/k]. */
+export function fusionClassAttention<T>(ops: Ops<T>, decoder: ModelParams<T>, arch: FusionArchitecture, layer: number, pooled: T): T {
+  const params = scoped(decoder, `decoder${layer + 1}.attention.`);
+  return classAttentionPooled(ops, params, pooled, { heads: arch.decoder_heads, pooling: squarePooling(arch) });
+}
+
+/**
+ * SFM of `decoder{layer+1}`, per class: FAM output (`spatial` + upsampled `attended`) → `up`,
+ * concat appearance guidance (broadcast to every class) and corr guidance → DoubleConv.
+ * → [T, out, 2H, 2W].
+ */
+export function fusionMerge<T>(ops: Ops<T>, decoder: ModelParams<T>, layer: number, spatial: T, attended: T, guidance: T, corrGuidance: T): T {
+  const params = scoped(decoder, `decoder${layer + 1}.`);
+  const [t] = ops.shape(spatial) as [number];
+  const ct = ops.shape(corrGuidance)[0];
+  if (ct !== t) throw new SedsegError('E_ARGUMENT', `decoder${layer + 1}: ${t} classes of features but ${ct} of corr guidance`);
+  return ops.tidy(() => {
+    const mixed = classAttentionMerge(ops, spatial, attended);
+    const up = ops.convTranspose2d(mixed, params.get('up.weight'), params.get('up.bias'), 2); // [T, c − g, 2H, 2W]
+    const [, , uh, uw] = ops.shape(up) as [number, number, number, number];
+    const gs = ops.shape(guidance);
+    const repeated = ops.broadcastTo(guidance, [t, gs[1]!, uh, uw]);
+    const fused = ops.concat([up, repeated, corrGuidance], 1);
+    return doubleConv(ops, params, fused);
+  });
+}
+
 /**
  * `transformer.decoder{layer + 1}` on class-batched features.
  *
@@ -58,33 +106,13 @@ export function doubleConv<T>(ops: Ops<T>, params: ModelParams<T>, x: T): T {
  * - `corrGuidance` [T, g, 2H, 2W]: the corr guidance of this layer for the same classes as `x`.
  *
  * `decoder` is scoped to the decoder prefix (`sem_seg_head.predictor.transformer.`).
- * Returns [T, out, 2H, 2W].
+ * Returns [T, out, 2H, 2W]. The same computation split for class chunks: `fusionSpatial` →
+ * `fusionPooled` → (all classes) `fusionClassAttention` → `fusionMerge`.
  */
-export function gradualFusionLayer<T>(
-  ops: Ops<T>,
-  decoder: ModelParams<T>,
-  arch: Pick<SedArchitecture, 'decoder_heads' | 'decoder_pooling' | 'decoder_kernel_size'>,
-  layer: number,
-  x: T,
-  guidance: T,
-  corrGuidance: T,
-): T {
-  const params = scoped(decoder, `decoder${layer + 1}.`);
-  const pool = arch.decoder_pooling;
-  if (pool.length !== 2 || pool[0] !== pool[1]) {
-    throw new SedsegError('E_UNSUPPORTED', `decoder pooling [${pool.join(', ')}] is not square`);
-  }
-  const [t] = ops.shape(x) as [number];
-  const ct = ops.shape(corrGuidance)[0];
-  if (ct !== t) throw new SedsegError('E_ARGUMENT', `decoder${layer + 1}: ${t} classes of features but ${ct} of corr guidance`);
+export function gradualFusionLayer<T>(ops: Ops<T>, decoder: ModelParams<T>, arch: FusionArchitecture, layer: number, x: T, guidance: T, corrGuidance: T): T {
   return ops.tidy(() => {
-    const spatial = convNextBlock(ops, x, decoderConvNextWeights(params, 'cnext.'), { kernelSize: arch.decoder_kernel_size[layer], eps: 1e-6 });
-    const mixed = classAttention(ops, scoped(params, 'attention.'), spatial, { heads: arch.decoder_heads, pooling: pool[0]! });
-    const up = ops.convTranspose2d(mixed, params.get('up.weight'), params.get('up.bias'), 2); // [T, c − g, 2H, 2W]
-    const [, , uh, uw] = ops.shape(up) as [number, number, number, number];
-    const gs = ops.shape(guidance);
-    const repeated = ops.broadcastTo(guidance, [t, gs[1]!, uh, uw]);
-    const fused = ops.concat([up, repeated, corrGuidance], 1);
-    return doubleConv(ops, params, fused);
+    const spatial = fusionSpatial(ops, decoder, arch, layer, x);
+    const attended = fusionClassAttention(ops, decoder, arch, layer, fusionPooled(ops, arch, spatial));
+    return fusionMerge(ops, decoder, layer, spatial, attended, guidance, corrGuidance);
   });
 }

@@ -12,8 +12,19 @@ import type { HostTensor } from '../tensor/host-tensor.js';
 import { maskToIndices, topKSurvivors } from './category-early-rejection.js';
 import type { ModelParams } from './model-params.js';
 import { classBatchToBCTHW } from './decoder-input.js';
-import type { DecoderArchitecture, DecoderImageFeatures, DecoderLayerOutputs } from './sed-forward.js';
-import { decoderInputStageOf, decoderLayerStageOf } from './sed-stages.js';
+import type { DecoderArchitecture, DecoderImageFeatures } from './sed-forward.js';
+import { gatherClassChunks, joinClassChunks, splitClasses, DEFAULT_CLASS_CHUNK, type ClassChunks } from './class-chunks.js';
+
+/** Default values (classes × channels × pixels) of pooled features the class attention takes at once. */
+export const DEFAULT_ATTENTION_BAND_VALUES = 1 << 23;
+import {
+  decoderInputStageOf,
+  decoderLayerAttentionStageOf,
+  decoderLayerMergeStageOf,
+  decoderLayerPoolStageOf,
+  decoderLayerStageOf,
+  type DecoderLayerOutput,
+} from './sed-stages.js';
 
 /** A traced intermediate: a backend tensor, or a host tensor for values computed on the host. */
 export type DecoderTraceValue<T> = T | HostTensor;
@@ -37,6 +48,16 @@ export interface RunDecoderOptions<T> {
    * disposed afterwards (read them inside the callback).
    */
   trace?: (name: string, value: DecoderTraceValue<T>) => void | Promise<void>;
+  /**
+   * Classes per chunk in the decoder layers (default 16): per-class work runs a chunk at a time,
+   * so memory does not grow with the number of classes. Results do not depend on it.
+   */
+  classChunk?: number;
+  /**
+   * With class chunks, the class attention runs on bands of pooled rows holding at most this many
+   * values (classes × channels × pixels; default 2^23). Results do not depend on it.
+   */
+  attentionBandValues?: number;
 }
 
 /** Host results of `runDecoder`. */
@@ -86,6 +107,9 @@ export async function runDecoder<T>(
   options: RunDecoderOptions<T> = {},
 ): Promise<DecoderResult> {
   const { topK, trace } = options;
+  const classChunk = options.classChunk ?? DEFAULT_CLASS_CHUNK;
+  const attentionBand = options.attentionBandValues ?? DEFAULT_ATTENTION_BAND_VALUES;
+  if (!Number.isInteger(classChunk) || classChunk < 1) throw new SedsegError('E_ARGUMENT', `classChunk must be a positive integer, got ${classChunk}`);
   if (!Number.isInteger(classCount) || classCount < 1) throw new SedsegError('E_ARGUMENT', `class count must be a positive integer, got ${classCount}`);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new SedsegError('E_ARGUMENT', `CER top-k must be a positive integer, got ${topK}`);
 
@@ -147,37 +171,126 @@ export async function runDecoder<T>(
     for (const [i, g] of inputs.guidance.entries()) await emit(`guidance_proj${i}`, g);
     await emit('mask_aux', inputs.maskAux);
     drop(inputs.corr);
-    const runLayer = async (layer: number, withHead: boolean, x: T, corrGuidanceInput: T): Promise<DecoderLayerOutputs<T>> => {
-      const out = await runStage(ops, decoderLayerStageOf(params, arch, layer, withHead), { x, guidance: inputs.guidance[layer]!, corrGuidanceInput });
-      return { features: out.features!, corrGuidance: out.corrGuidance!, ...(withHead ? { logits: out.logits! } : {}) };
+    /**
+     * Decoder layer `layer` on the classes of `x`/`cgIn` (chunks). Returns the chunks of the
+     * outputs asked for; logits are joined on the class axis ([1, T', 2H, 2W]). One stage when the
+     * classes fit in a chunk, else pool per chunk → class attention on all → merge per chunk.
+     */
+    const runLayer = async (
+      layer: number,
+      outputs: readonly DecoderLayerOutput[],
+      x: ClassChunks<T>,
+      cgIn: ClassChunks<T>,
+    ): Promise<{ features?: ClassChunks<T>; corrGuidance?: ClassChunks<T>; logits?: T }> => {
+      const guidance = inputs.guidance[layer]!;
+      const perChunk: Record<string, T>[] = [];
+      if (x.parts.length === 1) {
+        perChunk.push(await runStage(ops, decoderLayerStageOf(params, arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn.parts[0]! }));
+      } else {
+        const poolStage = decoderLayerPoolStageOf(params, arch, layer);
+        const pooled: T[] = [];
+        for (const part of x.parts) pooled.push(keep((await runStage(ops, poolStage, { x: part })).pooled!));
+        const cut = await classAttentionInBands(layer, pooled, x.counts);
+        drop(...pooled);
+        const mergeStage = decoderLayerMergeStageOf(params, arch, layer, outputs);
+        for (const [i, part] of x.parts.entries()) {
+          perChunk.push(await runStage(ops, mergeStage, { x: part, attended: cut.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! }));
+          drop(cut.parts[i]);
+        }
+      }
+      for (const out of perChunk) for (const t of Object.values(out)) keep(t);
+      const chunksOf = (name: DecoderLayerOutput): ClassChunks<T> => ({ parts: perChunk.map((o) => o[name]!), counts: [...x.counts] });
+      const result: { features?: ClassChunks<T>; corrGuidance?: ClassChunks<T>; logits?: T } = {};
+      if (outputs.includes('features')) result.features = chunksOf('features');
+      if (outputs.includes('corrGuidance')) result.corrGuidance = chunksOf('corrGuidance');
+      if (outputs.includes('logits')) {
+        const parts = perChunk.map((o) => o.logits!);
+        result.logits = keep(joinClassChunks(ops, parts, 1));
+        if (parts.length > 1) drop(...parts);
+      }
+      return result;
+    };
+    /**
+     * The class attention of `layer` on every class, from the pooled chunks, returned cut like the
+     * chunks. It mixes classes but not pixels, so it runs on bands of pooled rows small enough
+     * that its memory does not grow with classes × pixels (bands divide the height: one graph).
+     */
+    const classAttentionInBands = async (layer: number, pooled: readonly T[], counts: readonly number[]): Promise<ClassChunks<T>> => {
+      const [, c, ph, pw] = ops.shape(pooled[0]!) as [number, number, number, number];
+      const total = counts.reduce((a, b) => a + b, 0);
+      const maxRows = Math.max(1, Math.floor(attentionBand / (total * c * pw)));
+      let rows = 1;
+      for (let r = 1; r <= ph; r++) if (ph % r === 0 && r <= maxRows) rows = r;
+      const stage = decoderLayerAttentionStageOf(params, arch, layer);
+      const bands: T[] = [];
+      for (let r0 = 0; r0 < ph; r0 += rows) {
+        const band = Int32Array.from({ length: rows }, (_, i) => r0 + i);
+        const parts = rows === ph ? [...pooled] : pooled.map((p) => keep(ops.gather(p, band, 2)));
+        const input = keep(joinClassChunks(ops, parts));
+        if (rows !== ph) drop(...parts.filter((p) => p !== input));
+        bands.push(keep((await runStage(ops, stage, { pooled: input })).attended!));
+        if (!pooled.includes(input)) drop(input);
+      }
+      // cut every band like the chunks, then join each chunk's bands
+      const result: T[] = [];
+      let start = 0;
+      for (const n of counts) {
+        const classes = Int32Array.from({ length: n }, (_, i) => start + i);
+        const pieces = bands.map((b) => (counts.length === 1 ? b : keep(ops.gather(b, classes, 0))));
+        const joined = keep(joinClassChunks(ops, pieces, 2));
+        if (counts.length > 1 && pieces.length > 1) drop(...pieces);
+        result.push(joined);
+        start += n;
+      }
+      drop(...bands.filter((b) => !result.includes(b)));
+      return { parts: result, counts: [...counts] };
+    };
+    const chunked = (t: T): ClassChunks<T> => {
+      const c = splitClasses(ops, t, classChunk);
+      for (const p of c.parts) keep(p);
+      if (c.parts[0] !== t) drop(t);
+      return c;
+    };
+    const dropChunks = (...cs: (ClassChunks<T> | undefined)[]): void => {
+      for (const c of cs) if (c) drop(...c.parts);
+    };
+    /** Traces per-class chunks joined (only when tracing). */
+    const emitChunks = async (name: string, c: ClassChunks<T>, view: (t: T) => T = (t) => t): Promise<void> => {
+      if (!trace) return;
+      const joined = joinClassChunks(ops, c.parts);
+      const v = view(joined);
+      try {
+        await trace(name, v);
+      } finally {
+        if (v !== joined) ops.dispose(v);
+        if (c.parts.length > 1) ops.dispose(joined);
+      }
     };
 
     if (topK === undefined) {
       // ---- full path ------------------------------------------------------------------------
       drop(inputs.maskAux);
-      let x = inputs.corrEmbed;
-      let cgIn = inputs.corrClasses;
+      let x = chunked(inputs.corrEmbed);
+      let cgIn = chunked(inputs.corrClasses);
       let logits: T | undefined;
       for (let layer = 0; layer < 3; layer++) {
-        const withHead = layer === 2 || trace !== undefined;
-        const out = await runLayer(layer, withHead, x, cgIn);
-        keep(out.features);
-        keep(out.corrGuidance);
-        keep(out.logits);
-        drop(x, cgIn, inputs.guidance[layer]);
-        await emit(`corr_guidance_proj${layer}`, out.corrGuidance);
-        await emit(`decoder${layer + 1}`, out.features);
+        const outputs: DecoderLayerOutput[] = trace !== undefined ? ['features', 'corrGuidance', 'logits'] : layer < 2 ? ['features', 'corrGuidance'] : ['logits'];
+        const out = await runLayer(layer, outputs, x, cgIn);
+        dropChunks(x, cgIn);
+        drop(inputs.guidance[layer]);
+        if (out.corrGuidance) await emitChunks(`corr_guidance_proj${layer}`, out.corrGuidance);
+        if (out.features) await emitChunks(`decoder${layer + 1}`, out.features);
         if (layer < 2) {
           if (out.logits !== undefined) await emit(`mask_aux${layer}`, out.logits);
           drop(out.logits);
+          x = out.features!;
+          cgIn = out.corrGuidance!;
         } else {
+          dropChunks(out.features, out.corrGuidance);
           logits = out.logits!;
           await emit('logits', logits);
         }
-        x = out.features;
-        cgIn = out.corrGuidance;
       }
-      drop(x, cgIn);
       const shape = ops.shape(logits!);
       const data = await ops.read(logits!);
       drop(logits);
@@ -190,10 +303,11 @@ export async function runDecoder<T>(
     const valid: Uint8Array[] = [];
     const auxHost: HostTensor<'float32'>[] = [];
     let alive = Int32Array.from({ length: classCount }, (_, i) => i);
-    let x = inputs.corrEmbed;
-    let cgIn = inputs.corrClasses;
+    let x = chunked(inputs.corrEmbed);
+    let cgIn = chunked(inputs.corrClasses);
     let scores = inputs.maskAux;
-    let final: T | undefined;
+    let final: Float32Array | undefined;
+    let finalShape: readonly number[] = [];
     for (let layer = 0; layer < 3; layer++) {
       const [, n, sh, sw] = ops.shape(scores) as [number, number, number, number];
       const values = await ops.read(scores);
@@ -205,35 +319,35 @@ export async function runDecoder<T>(
       for (let j = 0; j < n; j++) if (v[j]) keepMask[layer * classCount + alive[j]!] = 1;
       const idx = maskToIndices(v);
       if (idx.length < n) {
-        const gx = keep(ops.gather(x, idx, 0));
-        const gc = keep(ops.gather(cgIn, idx, 0));
-        drop(x, cgIn);
+        const gx = gatherClassChunks(ops, x, idx);
+        const gc = gatherClassChunks(ops, cgIn, idx);
+        for (const p of [...gx.parts, ...gc.parts]) keep(p);
+        const reused = new Set([...gx.parts, ...gc.parts]);
+        drop(...[...x.parts, ...cgIn.parts].filter((p) => !reused.has(p)));
         x = gx;
         cgIn = gc;
         alive = Int32Array.from(idx, (j) => alive[j]!);
       }
-      const out = await runLayer(layer, true, x, cgIn);
-      keep(out.features);
-      keep(out.corrGuidance);
-      keep(out.logits);
-      drop(x, cgIn, inputs.guidance[layer]);
+      const out = await runLayer(layer, layer < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits'], x, cgIn);
+      dropChunks(x, cgIn);
+      drop(inputs.guidance[layer]);
       if (layer < 2) {
         await emit(`${prefix}mask_aux${layer}`, out.logits!);
         scores = out.logits!;
-        x = out.features;
-        cgIn = out.corrGuidance;
+        x = out.features!;
+        cgIn = out.corrGuidance!;
       } else {
-        drop(out.features, out.corrGuidance);
-        final = out.logits!;
+        finalShape = ops.shape(out.logits!);
+        final = await ops.read(out.logits!);
+        drop(out.logits);
       }
     }
     await emit(`${prefix}keep`, host('uint8', [3, classCount], keepMask));
 
-    const [, survivorsCount, oh, ow] = ops.shape(final!) as [number, number, number, number];
-    const probsT = keep(ops.sigmoid(final!));
-    drop(final);
-    const probs = await ops.read(probsT);
-    drop(probsT);
+    const [, survivorsCount, oh, ow] = finalShape as [number, number, number, number];
+    // sigmoid on the host: the logits are read anyway
+    const probs = new Float32Array(final!.length);
+    for (let i = 0; i < probs.length; i++) probs[i] = 1 / (1 + Math.exp(-final![i]!));
     const plane = oh * ow;
     const output = new Float32Array(classCount * plane);
     for (let j = 0; j < survivorsCount; j++) output.set(probs.subarray(j * plane, (j + 1) * plane), alive[j]! * plane);

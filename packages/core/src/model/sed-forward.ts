@@ -15,7 +15,7 @@ import type { Ops } from '../ops/ops.js';
 import { DECODER_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
 import { costMap } from './cost-map.js';
 import { appearanceGuidances, corrByClass, corrEmbed, corrGuidance } from './decoder-input.js';
-import { gradualFusionLayer } from './gradual-fusion-layer.js';
+import { fusionClassAttention, fusionMerge, fusionPooled, fusionSpatial, gradualFusionLayer } from './gradual-fusion-layer.js';
 import { decoderHead, HEAD_AFTER_LAYER } from './heads.js';
 import { scoped, type ModelParams } from './model-params.js';
 
@@ -100,3 +100,50 @@ export function decoderLayerStage<T>(
   });
 }
 
+
+// ---- the same layer split for class chunks ---------------------------------------------------
+// Only the class attention needs every class, and only at pooled resolution: a layer runs as
+// `decoderLayerPoolStage` per chunk → `decoderLayerAttentionStage` on all classes →
+// `decoderLayerMergeStage` per chunk, so memory is bounded by the chunk size, not the class count.
+
+function checkLayer(layer: number): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer > 2) throw new SedsegError('E_ARGUMENT', `decoder layer must be 0, 1 or 2, got ${layer}`);
+}
+
+/** Stage "decoderLayer_i pool", per chunk: `x` [t, c, H, W] → pooled FAM-spatial features [t, c, H/k, W/k]. */
+export function decoderLayerPoolStage<T>(ops: Ops<T>, params: ModelParams<T>, arch: DecoderArchitecture, layer: number, x: T): T {
+  checkLayer(layer);
+  const decoder = scoped(params, DECODER_PREFIX);
+  return ops.tidy(() => fusionPooled(ops, arch, fusionSpatial(ops, decoder, arch, layer, x)));
+}
+
+/** Stage "decoderLayer_i attention", all classes: pooled [T, c, h', w'] → attention output, same shape. */
+export function decoderLayerAttentionStage<T>(ops: Ops<T>, params: ModelParams<T>, arch: DecoderArchitecture, layer: number, pooled: T): T {
+  checkLayer(layer);
+  return fusionClassAttention(ops, scoped(params, DECODER_PREFIX), arch, layer, pooled);
+}
+
+/**
+ * Stage "decoderLayer_i merge", per chunk: the rest of the layer for the chunk's classes, given
+ * their slice `attended` of the attention output. The FAM-spatial block is recomputed from `x`
+ * (cheaper than keeping it for every class). Same outputs as `decoderLayerStage`.
+ */
+export function decoderLayerMergeStage<T>(
+  ops: Ops<T>,
+  params: ModelParams<T>,
+  arch: DecoderArchitecture,
+  layer: number,
+  inputs: { x: T; attended: T; guidance: T; corrGuidanceInput: T },
+  withHead = true,
+): DecoderLayerOutputs<T> {
+  checkLayer(layer);
+  const decoder = scoped(params, DECODER_PREFIX);
+  return ops.tidy(() => {
+    const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
+    const spatial = fusionSpatial(ops, decoder, arch, layer, inputs.x);
+    const features = fusionMerge(ops, decoder, layer, spatial, inputs.attended, inputs.guidance, cg);
+    const out: DecoderLayerOutputs<T> = { features, corrGuidance: cg };
+    if (withHead) out.logits = decoderHead(ops, decoder, HEAD_AFTER_LAYER[layer]!, features);
+    return out;
+  });
+}

@@ -60,6 +60,8 @@ export interface SegmentOptions {
   resolution?: number;
   /** Also return the per-class probability maps at image size (T×H×W floats: large). */
   probabilities?: boolean;
+  /** Classes per decoder chunk (default 16): bounds memory for large vocabularies; results do not depend on it. */
+  classChunk?: number;
   trace?: TraceFn;
   onProgress?: (progress: SedProgress) => void;
 }
@@ -215,11 +217,12 @@ export class SedModel<T = unknown> {
 
   /**
    * The model's stages (sed-stages.ts) with its weights: what a compiling backend or an exporter
-   * traces. The decoder layers include their heads.
+   * traces. Decoder layers 0 and 1 give features, corr guidance and their head's logits (for CER);
+   * layer 2 gives the final logits.
    */
   stages(): { imageEncoder: Stage<T>; decoderInput: Stage<T>; decoderLayers: [Stage<T>, Stage<T>, Stage<T>] } {
     this.assertUsable();
-    const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, this.architecture, i, true);
+    const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, this.architecture, i, i < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits']);
     return {
       imageEncoder: imageEncoderStage(this.params, this.architecture),
       decoderInput: decoderInputStageOf(this.params),
@@ -236,13 +239,14 @@ export class SedModel<T = unknown> {
     features: ImageFeatures<T>,
     embeddings: Float32Array,
     classCount: number,
-    options: { topK?: number; trace?: TraceFn } = {},
+    options: { topK?: number; classChunk?: number; trace?: TraceFn } = {},
   ): Promise<DecoderResult> {
     this.assertUsable();
     const ops = this.backend;
     const trace = options.trace;
     return runDecoder(ops, this.params, this.architecture, features, embeddings, classCount, {
       ...(options.topK !== undefined ? { topK: options.topK } : {}),
+      ...(options.classChunk !== undefined ? { classChunk: options.classChunk } : {}),
       ...(trace
         ? {
             trace: async (name, value) => {
@@ -302,6 +306,7 @@ export class SedModel<T = unknown> {
       progress?.({ phase: 'decoder', done: 0, total: 1 });
       decoded = await this.decode(features, text.embeddings, classes.length, {
         ...(options.topK !== undefined ? { topK: options.topK } : {}),
+        ...(options.classChunk !== undefined ? { classChunk: options.classChunk } : {}),
         ...(trace ? { trace } : {}),
       });
       progress?.({ phase: 'decoder', done: 1, total: 1 });

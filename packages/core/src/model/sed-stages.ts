@@ -6,7 +6,12 @@
  * | --- | --- | --- |
  * | `imageEncoder` | image [1, 3, R, R] | stem, res2…res5, dense |
  * | `decoderInput` | dense, res2, res3, res4, text [T, P, D] | corrClasses, corrEmbed, maskAux, guidance0…2 (+ corr) |
- * | `decoderLayer{i}` | x [T, ·], guidance, corrGuidanceInput [T, ·] | features, corrGuidance (+ logits) |
+ * | `decoderLayer{i}` | x [T, ·], guidance, corrGuidanceInput [T, ·] | features, corrGuidance, logits (as asked) |
+ *
+ * For many classes a decoder layer runs in class chunks instead (memory bounded by the chunk):
+ * `decoderLayer{i}Pool` per chunk (x → pooled), `decoderLayer{i}Attention` on every class
+ * (pooled → attended), `decoderLayer{i}Merge` per chunk (x, attended, guidance,
+ * corrGuidanceInput → features, corrGuidance, logits).
  *
  * T (classes) is the only size that changes between calls at a given resolution: inputs mark
  * it with `classAxis`. Category early rejection runs between the decoder stages, on the host.
@@ -16,7 +21,14 @@ import type { Stage } from '../ops/stage.js';
 import type { SedArchitecture } from '../architecture/sed-architecture.js';
 import { encodeImage } from './image-encoder.js';
 import type { ModelParams } from './model-params.js';
-import { decoderInputStage, decoderLayerStage, type DecoderArchitecture } from './sed-forward.js';
+import {
+  decoderInputStage,
+  decoderLayerAttentionStage,
+  decoderLayerMergeStage,
+  decoderLayerPoolStage,
+  decoderLayerStage,
+  type DecoderArchitecture,
+} from './sed-forward.js';
 
 export const IMAGE_FEATURE_NAMES = ['stem', 'res2', 'res3', 'res4', 'res5', 'dense'] as const;
 
@@ -61,15 +73,70 @@ export function decoderInputStageOf<T>(params: ModelParams<T>, options: DecoderI
   };
 }
 
-/** `decoderLayer{layer}` (0, 1, 2 = decoder1/2/3) for the classes given, with the head after it when `withHead`. */
-export function decoderLayerStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number, withHead: boolean): Stage<T> {
+/** A decoder layer's outputs: its features and corr guidance (inputs of the next layer) and the head after it. */
+export type DecoderLayerOutput = 'features' | 'corrGuidance' | 'logits';
+
+/** Keeps the outputs asked for, disposes the others. */
+function selectOutputs<T>(ops: Ops<T>, out: Partial<Record<DecoderLayerOutput, T>>, outputs: readonly DecoderLayerOutput[]): Record<string, T> {
+  const kept: Record<string, T> = {};
+  for (const name of ['features', 'corrGuidance', 'logits'] as const) {
+    const t = out[name];
+    if (t === undefined) continue;
+    if (outputs.includes(name)) kept[name] = t;
+    else ops.dispose(t);
+  }
+  return kept;
+}
+
+/**
+ * `decoderLayer{layer}` (0, 1, 2 = decoder1/2/3) for the classes given, with the `outputs` asked
+ * for (the head runs only when `logits` is among them; the last layer usually needs only logits).
+ */
+export function decoderLayerStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number, outputs: readonly DecoderLayerOutput[]): Stage<T> {
+  const withHead = outputs.includes('logits');
   return {
-    name: `decoderLayer${layer}${withHead ? '' : 'NoHead'}`,
+    name: `decoderLayer${layer}[${outputs.join(',')}]`,
     inputs: [{ name: 'x', classAxis: 0 }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
-    outputs: withHead ? ['features', 'corrGuidance', 'logits'] : ['features', 'corrGuidance'],
-    run: (ops: Ops<T>, i) => {
-      const out = decoderLayerStage(ops, params, arch, layer, { x: i.x!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead);
-      return { ...out } as Record<string, T>;
-    },
+    outputs,
+    run: (ops: Ops<T>, i) =>
+      selectOutputs(ops, decoderLayerStage(ops, params, arch, layer, { x: i.x!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead), outputs),
+  };
+}
+
+/** `decoderLayer{layer}Pool`: for a chunk of classes, the pooled FAM-spatial features. */
+export function decoderLayerPoolStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number): Stage<T> {
+  return {
+    name: `decoderLayer${layer}Pool`,
+    inputs: [{ name: 'x', classAxis: 0 }],
+    outputs: ['pooled'],
+    run: (ops: Ops<T>, i) => ({ pooled: decoderLayerPoolStage(ops, params, arch, layer, i.x!) }),
+  };
+}
+
+/** `decoderLayer{layer}Attention`: the class attention on every class, at pooled resolution. */
+export function decoderLayerAttentionStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number): Stage<T> {
+  return {
+    name: `decoderLayer${layer}Attention`,
+    inputs: [{ name: 'pooled', classAxis: 0 }],
+    outputs: ['attended'],
+    run: (ops: Ops<T>, i) => ({ attended: decoderLayerAttentionStage(ops, params, arch, layer, i.pooled!) }),
+  };
+}
+
+/**
+ * `decoderLayer{layer}Merge`: the rest of the layer for a chunk, with the `outputs` asked for.
+ */
+export function decoderLayerMergeStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number, outputs: readonly DecoderLayerOutput[]): Stage<T> {
+  const withHead = outputs.includes('logits');
+  return {
+    name: `decoderLayer${layer}Merge[${outputs.join(',')}]`,
+    inputs: [{ name: 'x', classAxis: 0 }, { name: 'attended', classAxis: 0 }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
+    outputs,
+    run: (ops: Ops<T>, i) =>
+      selectOutputs(
+        ops,
+        decoderLayerMergeStage(ops, params, arch, layer, { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead),
+        outputs,
+      ),
   };
 }
