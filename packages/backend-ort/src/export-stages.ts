@@ -90,7 +90,8 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     },
     pipeline: [
       'imageEncoder(image) -> stem, res2, res3, res4, res5, dense',
-      'decoderInput(dense, res2, res3, res4, text) -> corrClasses, corrEmbed, maskAux, guidance0..2',
+      'appearanceGuidance(res2, res3, res4) -> guidance0..2',
+      'decoderInput(dense, text) -> corrClasses, corrEmbed, maskAux [1, classes, R/32, R/32] (may run per class chunk)',
       'decoderLayer0(x=corrEmbed, guidance=guidance0, corrGuidanceInput=corrClasses) -> features, corrGuidance, logits (head1)',
       'decoderLayer1(x=features, guidance=guidance1, corrGuidanceInput=corrGuidance) -> features, corrGuidance, logits (head2)',
       'decoderLayer2(x=features, guidance=guidance2, corrGuidanceInput=corrGuidance) -> logits [1, classes, R/4, R/4]',
@@ -111,12 +112,14 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     const image = emit(stages.imageEncoder, { image: [1, 3, r, r] });
     yield image.file;
     const f = image.outputs;
-    const input = emit(stages.decoderInput, { dense: f.dense!, res2: f.res2!, res3: f.res3!, res4: f.res4!, text: [CLASS_SENTINEL, arch.prompt_channel, arch.embed_dim] });
+    const guidance = emit(stages.appearanceGuidance, { res2: f.res2!, res3: f.res3!, res4: f.res4! });
+    yield guidance.file;
+    const input = emit(stages.decoderInput, { dense: f.dense!, text: [CLASS_SENTINEL, arch.prompt_channel, arch.embed_dim] });
     yield input.file;
     let x = input.outputs.corrEmbed!;
     let cg = input.outputs.corrClasses!;
     for (const [i, stage] of stages.decoderLayers.entries()) {
-      const layer = emit(stage, { x, guidance: input.outputs[`guidance${i}`]!, corrGuidanceInput: cg }, `decoderLayer${i}`);
+      const layer = emit(stage, { x, guidance: guidance.outputs[`guidance${i}`]!, corrGuidanceInput: cg }, `decoderLayer${i}`);
       yield layer.file;
       if (i < 2) {
         x = layer.outputs.features!;

@@ -28,7 +28,7 @@ describe('sedseg export', () => {
     const r = runCli(['export', '--weights', TINY, '--out', out, '--resolution', '64', '--resolution', '96']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/10 graphs \+ manifest\.json/);
+    expect(r.stdout).toMatch(/12 graphs \+ manifest\.json/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.format).toBe('sedseg-onnx-stages');
     expect(manifest.opset).toBe(17);

@@ -81,10 +81,11 @@ export {
 } from './model/class-embeddings.js';
 export { encodeTexts, type EncodeTextsOptions } from './model/text-encoder.js';
 export { encodeImage, type ImageFeatures } from './model/image-encoder.js';
-export { decoderInputStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/sed-forward.js';
+export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/sed-forward.js';
 export { runDecoder, isHostTensor, type DecoderResult, type RunDecoderOptions } from './model/run-decoder.js';
 export {
   imageEncoderStage,
+  appearanceGuidanceStageOf,
   decoderInputStageOf,
   decoderLayerStageOf,
   decoderLayerPoolStageOf,

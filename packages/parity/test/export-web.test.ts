@@ -38,12 +38,13 @@ async function runExported(exp: Exported, resolution: number, image: Float32Arra
     }
   };
   const f = await run('imageEncoder', { image: new ortWeb.Tensor('float32', image, [1, 3, resolution, resolution]) });
-  const d = await run('decoderInput', { dense: f.dense!, res2: f.res2!, res3: f.res3!, res4: f.res4!, text: new ortWeb.Tensor('float32', text.data, text.shape) });
+  const g = await run('appearanceGuidance', { res2: f.res2!, res3: f.res3!, res4: f.res4! });
+  const d = await run('decoderInput', { dense: f.dense!, text: new ortWeb.Tensor('float32', text.data, text.shape) });
   let x = d.corrEmbed!;
   let cg = d.corrClasses!;
   let logits: ortWeb.Tensor | undefined;
   for (let i = 0; i < 3; i++) {
-    const out = await run(`decoderLayer${i}`, { x, guidance: d[`guidance${i}`]!, corrGuidanceInput: cg });
+    const out = await run(`decoderLayer${i}`, { x, guidance: g[`guidance${i}`]!, corrGuidanceInput: cg });
     x = out.features!;
     cg = out.corrGuidance!;
     logits = out.logits!;
@@ -62,9 +63,9 @@ describe('exported ONNX stages in onnxruntime-web (wasm)', () => {
     const exp = await exportAll(model, [256, 384], false);
     expect(Object.keys(exp.manifest.resolutions)).toEqual(['256', '384']);
     const names = exp.manifest.resolutions['256']!.stages.map((s) => s.name);
-    expect(names).toEqual(['imageEncoder', 'decoderInput', 'decoderLayer0', 'decoderLayer1', 'decoderLayer2']);
+    expect(names).toEqual(['imageEncoder', 'appearanceGuidance', 'decoderInput', 'decoderLayer0', 'decoderLayer1', 'decoderLayer2']);
     for (const s of exp.manifest.resolutions['256']!.stages) expect(exp.files.get(s.file)?.length).toBe(s.bytes);
-    const text = exp.manifest.resolutions['256']!.stages[1]!.inputs.find((i) => i.name === 'text')!;
+    const text = exp.manifest.resolutions['256']!.stages[2]!.inputs.find((i) => i.name === 'text')!;
     expect(text.dims).toEqual(['classes', model.architecture.prompt_channel, model.architecture.embed_dim]);
     expect(exp.manifest.templates).toHaveLength(model.templates.length);
   });

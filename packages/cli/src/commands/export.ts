@@ -13,7 +13,8 @@ Writes the SED stages of a checkpoint as standalone ONNX graphs (opset 17, weigh
 the class count a dynamic dimension) and a manifest.json saying how to chain them:
 
   DIR/r<R>/imageEncoder.onnx    image [1, 3, R, R] -> stem, res2..res5, dense
-  DIR/r<R>/decoderInput.onnx    dense, res2, res3, res4, text [classes, P, D] -> cost map embedding, guidances
+  DIR/r<R>/appearanceGuidance.onnx  res2, res3, res4 -> guidances of the three decoder layers
+  DIR/r<R>/decoderInput.onnx    dense, text [classes, P, D] -> cost map embedding, head0 logits
   DIR/r<R>/decoderLayer0..2.onnx  -> features, corr guidance, logits
   DIR/manifest.json             stages, inputs/outputs with dims, dtype, pre-processing, templates
 

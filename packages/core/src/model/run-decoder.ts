@@ -18,6 +18,7 @@ import { gatherClassChunks, joinClassChunks, splitClasses, DEFAULT_CLASS_CHUNK, 
 /** Default values (classes × channels × pixels) of pooled features the class attention takes at once. */
 export const DEFAULT_ATTENTION_BAND_VALUES = 1 << 23;
 import {
+  appearanceGuidanceStageOf,
   decoderInputStageOf,
   decoderLayerAttentionStageOf,
   decoderLayerMergeStageOf,
@@ -125,52 +126,77 @@ export async function runDecoder<T>(
   const emit = async (name: string, value: DecoderTraceValue<T>): Promise<void> => {
     if (trace) await trace(name, value);
   };
-  /** Traces a tensor derived from `t` by `view` (created only when tracing). */
-  const emitView = async (name: string, t: T, view: (t: T) => T): Promise<void> => {
+  const dropChunks = (...cs: (ClassChunks<T> | undefined)[]): void => {
+    for (const c of cs) if (c) drop(...c.parts);
+  };
+  /** Traces per-class chunks joined (only when tracing). */
+  const emitChunks = async (name: string, c: ClassChunks<T>, view: (t: T) => T = (t) => t): Promise<void> => {
     if (!trace) return;
-    const v = view(t);
+    const joined = joinClassChunks(ops, c.parts);
+    const v = view(joined);
     try {
       await trace(name, v);
     } finally {
-      ops.dispose(v);
+      if (v !== joined) ops.dispose(v);
+      if (c.parts.length > 1) ops.dispose(joined);
     }
   };
 
   try {
-    let text: T;
+    // Class embeddings in chunks of `classChunk` classes: the cost map and everything per class
+    // after it run a chunk at a time.
+    const textChunks: T[] = [];
+    const counts: number[] = [];
     if (textFeatures instanceof Float32Array) {
       const p = arch.prompt_channel;
       if (textFeatures.length % (classCount * p) !== 0) {
         throw new SedsegError('E_ARGUMENT', `text features: ${textFeatures.length} values do not make ${classCount} classes × ${p} prompts × D`);
       }
-      text = keep(ops.constant(textFeatures, [classCount, p, textFeatures.length / (classCount * p)], 'text_features'));
+      const d = textFeatures.length / (classCount * p);
+      for (let start = 0; start < classCount; start += classChunk) {
+        const n = Math.min(classChunk, classCount - start);
+        textChunks.push(keep(ops.constant(textFeatures.subarray(start * p * d, (start + n) * p * d), [n, p, d], 'text_features')));
+        counts.push(n);
+      }
     } else {
-      text = textFeatures;
-      const ts = ops.shape(text);
+      const ts = ops.shape(textFeatures);
       if (ts[0] !== classCount) throw new SedsegError('E_ARGUMENT', `text features [${ts.join(', ')}] do not hold ${classCount} classes`);
+      const split = splitClasses(ops, textFeatures, classChunk);
+      for (const part of split.parts) textChunks.push(part === textFeatures ? part : keep(part));
+      counts.push(...split.counts);
     }
 
-    const stageOut = await runStage(ops, decoderInputStageOf(params, { withCorr: trace !== undefined }), {
-      dense: features.dense,
-      res2: features.res2,
-      res3: features.res3,
-      res4: features.res4,
-      text,
-    });
-    for (const t of Object.values(stageOut)) keep(t);
-    const inputs: { corr: T | undefined; corrClasses: T; corrEmbed: T; maskAux: T; guidance: [T, T, T] } = {
-      corr: stageOut.corr,
-      corrClasses: stageOut.corrClasses!,
-      corrEmbed: stageOut.corrEmbed!,
-      maskAux: stageOut.maskAux!,
-      guidance: [stageOut.guidance0!, stageOut.guidance1!, stageOut.guidance2!],
+    const g = await runStage(ops, appearanceGuidanceStageOf(params), { res2: features.res2, res3: features.res3, res4: features.res4 });
+    const guidanceAll: [T, T, T] = [keep(g.guidance0!), keep(g.guidance1!), keep(g.guidance2!)];
+    const inputStage = decoderInputStageOf(params, { withCorr: trace !== undefined });
+    const perChunk: Record<string, T>[] = [];
+    for (const text of textChunks) {
+      const out = await runStage(ops, inputStage, { dense: features.dense, text });
+      for (const t of Object.values(out)) keep(t);
+      perChunk.push(out);
+      drop(text);
+    }
+    const partsOf = (name: string): T[] => perChunk.map((o) => o[name]!);
+    const joined = (name: string, axis: number): T => {
+      const parts = partsOf(name);
+      const all = keep(joinClassChunks(ops, parts, axis));
+      if (parts.length > 1) drop(...parts);
+      return all;
     };
-    drop(text);
-    if (inputs.corr !== undefined) await emit('corr', inputs.corr);
-    await emitView('corr_embed', inputs.corrEmbed, (t) => classBatchToBCTHW(ops, t));
-    for (const [i, g] of inputs.guidance.entries()) await emit(`guidance_proj${i}`, g);
+    const inputs = {
+      corrClasses: { parts: partsOf('corrClasses'), counts: [...counts] } as ClassChunks<T>,
+      corrEmbed: { parts: partsOf('corrEmbed'), counts: [...counts] } as ClassChunks<T>,
+      maskAux: joined('maskAux', 1),
+      guidance: guidanceAll,
+    };
+    if (trace) {
+      const corr = joined('corr', 2);
+      await emit('corr', corr);
+      drop(corr);
+    }
+    await emitChunks('corr_embed', inputs.corrEmbed, (t) => classBatchToBCTHW(ops, t));
+    for (const [i, gi] of inputs.guidance.entries()) await emit(`guidance_proj${i}`, gi);
     await emit('mask_aux', inputs.maskAux);
-    drop(inputs.corr);
     /**
      * Decoder layer `layer` on the classes of `x`/`cgIn` (chunks). Returns the chunks of the
      * outputs asked for; logits are joined on the class axis ([1, T', 2H, 2W]). One stage when the
@@ -245,33 +271,11 @@ export async function runDecoder<T>(
       drop(...bands.filter((b) => !result.includes(b)));
       return { parts: result, counts: [...counts] };
     };
-    const chunked = (t: T): ClassChunks<T> => {
-      const c = splitClasses(ops, t, classChunk);
-      for (const p of c.parts) keep(p);
-      if (c.parts[0] !== t) drop(t);
-      return c;
-    };
-    const dropChunks = (...cs: (ClassChunks<T> | undefined)[]): void => {
-      for (const c of cs) if (c) drop(...c.parts);
-    };
-    /** Traces per-class chunks joined (only when tracing). */
-    const emitChunks = async (name: string, c: ClassChunks<T>, view: (t: T) => T = (t) => t): Promise<void> => {
-      if (!trace) return;
-      const joined = joinClassChunks(ops, c.parts);
-      const v = view(joined);
-      try {
-        await trace(name, v);
-      } finally {
-        if (v !== joined) ops.dispose(v);
-        if (c.parts.length > 1) ops.dispose(joined);
-      }
-    };
-
     if (topK === undefined) {
       // ---- full path ------------------------------------------------------------------------
       drop(inputs.maskAux);
-      let x = chunked(inputs.corrEmbed);
-      let cgIn = chunked(inputs.corrClasses);
+      let x = inputs.corrEmbed;
+      let cgIn = inputs.corrClasses;
       let logits: T | undefined;
       for (let layer = 0; layer < 3; layer++) {
         const outputs: DecoderLayerOutput[] = trace !== undefined ? ['features', 'corrGuidance', 'logits'] : layer < 2 ? ['features', 'corrGuidance'] : ['logits'];
@@ -303,8 +307,8 @@ export async function runDecoder<T>(
     const valid: Uint8Array[] = [];
     const auxHost: HostTensor<'float32'>[] = [];
     let alive = Int32Array.from({ length: classCount }, (_, i) => i);
-    let x = chunked(inputs.corrEmbed);
-    let cgIn = chunked(inputs.corrClasses);
+    let x = inputs.corrEmbed;
+    let cgIn = inputs.corrClasses;
     let scores = inputs.maskAux;
     let final: Float32Array | undefined;
     let finalShape: readonly number[] = [];

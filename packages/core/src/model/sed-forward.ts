@@ -3,7 +3,8 @@
  *
  * It is split into stages that a compiling backend can each turn into one graph (DESIGN.md §2):
  *
- * - `decoderInputStage`: cost map, corrEmbed, `head0` (mask_aux) and the appearance guidances;
+ * - `decoderInputStage`: cost map, corrEmbed, `head0` (mask_aux) and the appearance guidances
+ *   (`costMapStage` per class chunk + `appearanceGuidanceStage` per image);
  * - `decoderLayerStage(layer)`: for the classes given, the corr guidance link of this layer,
  *   `decoder{layer+1}` and the head after it (head1, head2, head) — the class count is the
  *   only dynamic size.
@@ -50,15 +51,25 @@ export interface DecoderInputs<T> {
  * appearance guidances. `params` holds the full checkpoint keys.
  */
 export function decoderInputStage<T>(ops: Ops<T>, params: ModelParams<T>, features: DecoderImageFeatures<T>, text: T): DecoderInputs<T> {
+  return ops.tidy(() => ({ ...costMapStage(ops, params, features.dense, text), guidance: appearanceGuidanceStage(ops, params, features) }));
+}
+
+/** The per-class part of `decoderInputStage` (runs per class chunk): cost map, corrEmbed, mask_aux. */
+export function costMapStage<T>(ops: Ops<T>, params: ModelParams<T>, dense: T, text: T): Omit<DecoderInputs<T>, 'guidance'> {
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => {
-    const corr = costMap(ops, features.dense, text);
+    const corr = costMap(ops, dense, text);
     const corrClasses = corrByClass(ops, corr);
     const embed = corrEmbed(ops, decoder, corrClasses);
     const maskAux = decoderHead(ops, decoder, 'head0', embed);
-    const guidance = appearanceGuidances(ops, decoder, features);
-    return { corr, corrClasses, corrEmbed: embed, maskAux, guidance };
+    return { corr, corrClasses, corrEmbed: embed, maskAux };
   });
+}
+
+/** The per-image part of `decoderInputStage`: the appearance guidances of decoder1/2/3. */
+export function appearanceGuidanceStage<T>(ops: Ops<T>, params: ModelParams<T>, features: Pick<DecoderImageFeatures<T>, 'res2' | 'res3' | 'res4'>): [T, T, T] {
+  const decoder = scoped(params, DECODER_PREFIX);
+  return ops.tidy(() => appearanceGuidances(ops, decoder, features));
 }
 
 /** What `decoderLayerStage` returns (backend tensors owned by the caller). */

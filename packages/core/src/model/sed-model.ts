@@ -16,7 +16,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import { preprocessImage } from '../image/preprocess.js';
 import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './class-embeddings.js';
 import type { ImageFeatures } from './image-encoder.js';
-import { decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './sed-stages.js';
+import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './sed-stages.js';
 import { runStage, type Stage } from '../ops/stage.js';
 import { uploadParams, type ModelParams } from './model-params.js';
 import { runDecoder, isHostTensor, type DecoderResult } from './run-decoder.js';
@@ -220,11 +220,12 @@ export class SedModel<T = unknown> {
    * traces. Decoder layers 0 and 1 give features, corr guidance and their head's logits (for CER);
    * layer 2 gives the final logits.
    */
-  stages(): { imageEncoder: Stage<T>; decoderInput: Stage<T>; decoderLayers: [Stage<T>, Stage<T>, Stage<T>] } {
+  stages(): { imageEncoder: Stage<T>; appearanceGuidance: Stage<T>; decoderInput: Stage<T>; decoderLayers: [Stage<T>, Stage<T>, Stage<T>] } {
     this.assertUsable();
     const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, this.architecture, i, i < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits']);
     return {
       imageEncoder: imageEncoderStage(this.params, this.architecture),
+      appearanceGuidance: appearanceGuidanceStageOf(this.params),
       decoderInput: decoderInputStageOf(this.params),
       decoderLayers: [layer(0), layer(1), layer(2)],
     };

@@ -5,7 +5,8 @@
  * | stage | inputs | outputs |
  * | --- | --- | --- |
  * | `imageEncoder` | image [1, 3, R, R] | stem, res2…res5, dense |
- * | `decoderInput` | dense, res2, res3, res4, text [T, P, D] | corrClasses, corrEmbed, maskAux, guidance0…2 (+ corr) |
+ * | `appearanceGuidance` | res2, res3, res4 | guidance0…2 |
+ * | `decoderInput` | dense, text [T, P, D] | corrClasses, corrEmbed, maskAux (+ corr) — per class chunk |
  * | `decoderLayer{i}` | x [T, ·], guidance, corrGuidanceInput [T, ·] | features, corrGuidance, logits (as asked) |
  *
  * For many classes a decoder layer runs in class chunks instead (memory bounded by the chunk):
@@ -22,7 +23,8 @@ import type { SedArchitecture } from '../architecture/sed-architecture.js';
 import { encodeImage } from './image-encoder.js';
 import type { ModelParams } from './model-params.js';
 import {
-  decoderInputStage,
+  appearanceGuidanceStage,
+  costMapStage,
   decoderLayerAttentionStage,
   decoderLayerMergeStage,
   decoderLayerPoolStage,
@@ -47,25 +49,30 @@ export interface DecoderInputStageOptions {
   withCorr?: boolean;
 }
 
-/** `decoderInput`: cost map, its class-batched embedding, head0 and the appearance guidances. */
+/** `appearanceGuidance`: res4, res3, res2 → the appearance guidances of decoder1/2/3 (per image). */
+export function appearanceGuidanceStageOf<T>(params: ModelParams<T>): Stage<T> {
+  return {
+    name: 'appearanceGuidance',
+    inputs: [{ name: 'res2' }, { name: 'res3' }, { name: 'res4' }],
+    outputs: ['guidance0', 'guidance1', 'guidance2'],
+    run: (ops: Ops<T>, i) => {
+      const [guidance0, guidance1, guidance2] = appearanceGuidanceStage(ops, params, { res2: i.res2!, res3: i.res3!, res4: i.res4! });
+      return { guidance0, guidance1, guidance2 };
+    },
+  };
+}
+
+/** `decoderInput`, per class chunk: dense and text [t, P, D] → cost map (class-batched), its embedding and head0. */
 export function decoderInputStageOf<T>(params: ModelParams<T>, options: DecoderInputStageOptions = {}): Stage<T> {
   const withCorr = options.withCorr ?? false;
-  const outputs = ['corrClasses', 'corrEmbed', 'maskAux', 'guidance0', 'guidance1', 'guidance2'];
+  const outputs = ['corrClasses', 'corrEmbed', 'maskAux'];
   return {
     name: withCorr ? 'decoderInputWithCorr' : 'decoderInput',
-    inputs: [{ name: 'dense' }, { name: 'res2' }, { name: 'res3' }, { name: 'res4' }, { name: 'text', classAxis: 0 }],
+    inputs: [{ name: 'dense' }, { name: 'text', classAxis: 0 }],
     outputs: withCorr ? ['corr', ...outputs] : outputs,
     run: (ops: Ops<T>, i) => {
-      const out = decoderInputStage(ops, params, { dense: i.dense!, res2: i.res2!, res3: i.res3!, res4: i.res4! }, i.text!);
-      const [guidance0, guidance1, guidance2] = out.guidance;
-      const result: Record<string, T> = {
-        corrClasses: out.corrClasses,
-        corrEmbed: out.corrEmbed,
-        maskAux: out.maskAux,
-        guidance0,
-        guidance1,
-        guidance2,
-      };
+      const out = costMapStage(ops, params, i.dense!, i.text!);
+      const result: Record<string, T> = { corrClasses: out.corrClasses, corrEmbed: out.corrEmbed, maskAux: out.maskAux };
       if (withCorr) result.corr = out.corr;
       else ops.dispose(out.corr);
       return result;
