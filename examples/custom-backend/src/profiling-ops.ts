@@ -52,10 +52,15 @@ export class ProfilingOps<T> implements Ops<T> {
       if (this.inner.runStage) return await this.inner.runStage(stage, inputs);
       return this.inner.tidy(() => stage.run(this, inputs));
     } finally {
-      const e = entry(this.stageTable, stage.name);
-      e.calls++;
-      e.ms += performance.now() - t0;
+      this.count(this.stageTable, stage.name, t0);
     }
+  }
+
+  /** Adds one call of `name`, started at `t0`, to `table`. */
+  private count(table: Map<string, ProfileEntry>, name: string, t0: number): void {
+    const e = entry(table, name);
+    e.calls++;
+    e.ms += performance.now() - t0;
   }
 
   /** Calls `fn` as operator `name`, timing it. */
@@ -64,9 +69,7 @@ export class ProfilingOps<T> implements Ops<T> {
     try {
       return fn();
     } finally {
-      const e = entry(this.opTable, name);
-      e.calls++;
-      e.ms += performance.now() - t0;
+      this.count(this.opTable, name, t0);
     }
   }
 
@@ -90,9 +93,7 @@ export class ProfilingOps<T> implements Ops<T> {
     try {
       return await this.inner.read(x);
     } finally {
-      const e = entry(this.opTable, 'read');
-      e.calls++;
-      e.ms += performance.now() - t0;
+      this.count(this.opTable, 'read', t0);
     }
   }
   shape(x: T): Shape {
