@@ -10,7 +10,8 @@
 import { CLIP_PIXEL_MEAN, CLIP_PIXEL_STD, type SedArchitecture, type SedModel, type Shape, type Stage } from '@sedseg/core';
 import { serializeOnnxModel, type OnnxValueInfo } from './onnx/onnx-model.js';
 import type { LazyTensor } from './graph/lazy-tensor.js';
-import { CLASS_SENTINEL, OPSET, OrtOps } from './ort-ops.js';
+import { DYNAMIC_SIZES } from './graph/dynamic-sizes.js';
+import { OPSET, OrtOps } from './ort-ops.js';
 
 export const MANIFEST_FORMAT = 'sedseg-onnx-stages';
 
@@ -26,7 +27,7 @@ export interface ExportOptions {
 export interface ManifestValue {
   name: string;
   dtype: 'float32';
-  /** Sizes; `"classes"` marks the dynamic class count. */
+  /** Sizes; `"classes"` and `"batch"` mark dynamic ones. */
   dims: (number | string | null)[];
 }
 
@@ -111,10 +112,11 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     };
     const image = emit(stages.imageEncoder, { image: [1, 3, r, r] });
     yield image.file;
-    const f = image.outputs;
+    // The image encoder takes any batch; the decoder stages take one image's features.
+    const f = Object.fromEntries(Object.entries(image.outputs).map(([n, shape]) => [n, shape.map((d) => (d === DYNAMIC_SIZES.batch ? 1 : d))]));
     const guidance = emit(stages.appearanceGuidance, { res2: f.res2!, res3: f.res3!, res4: f.res4! });
     yield guidance.file;
-    const input = emit(stages.decoderInput, { dense: f.dense!, text: [CLASS_SENTINEL, arch.prompt_channel, arch.embed_dim] });
+    const input = emit(stages.decoderInput, { dense: f.dense!, text: [DYNAMIC_SIZES.classes, arch.prompt_channel, arch.embed_dim] });
     yield input.file;
     let x = input.outputs.corrEmbed!;
     let cg = input.outputs.corrClasses!;

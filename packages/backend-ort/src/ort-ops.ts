@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { normalizeAxis, SedsegError, type Conv2dOptions, type MatmulOptions, type Ops, type Shape, type Stage } from '@sedseg/core';
 import { compileGraph, type CompiledGraph, type CompileOptions } from './graph/compile-graph.js';
+import { DYNAMIC_SIZES, dynamicAxesOf, isTracedSize, type DynamicSizeName } from './graph/dynamic-sizes.js';
 import { LazyTensor, type OpAttr } from './graph/lazy-tensor.js';
 import { serializeOnnxModel } from './onnx/onnx-model.js';
 import { SessionCache } from './session-cache.js';
@@ -18,8 +19,6 @@ import { SessionCache } from './session-cache.js';
 /** ONNX opset of every graph. */
 export const OPSET = 17;
 
-/** Traced length of a dynamic class axis: a prime that no real size is a multiple of. */
-export const CLASS_SENTINEL = 1_000_003;
 
 export interface OrtOpsOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
@@ -41,7 +40,7 @@ export interface OrtOpsOptions {
 /** A stage traced into a graph. */
 export interface TracedStage extends CompiledGraph {
   stage: string;
-  /** Traced output shapes (the class axis has length CLASS_SENTINEL). */
+  /** Traced output shapes (dynamic sizes have their sentinel lengths, see dynamic-sizes.ts). */
   outputShapes: Record<string, number[]>;
 }
 
@@ -120,7 +119,7 @@ export class OrtOps implements Ops<LazyTensor> {
     if (n !== data.length) throw new SedsegError('E_ARGUMENT', `${what}: ${data.length} values do not fill shape [${shape.join(', ')}]`);
     if (this.tracing !== undefined) {
       // A size of the traced class axis baked into a value would be wrong for every other count.
-      if (data.length < 64 && data.some((v) => v !== 0 && v % CLASS_SENTINEL === 0)) {
+      if (data.length < 64 && data.some(isTracedSize)) {
         throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${what} holds the class count as a value; use ops.size() so the graph works for every class count`);
       }
     }
@@ -199,7 +198,7 @@ export class OrtOps implements Ops<LazyTensor> {
     return this.record('addScalar', [x], x.shape, { scalar: s });
   }
   private checkScalar(s: number, op: string): void {
-    if (this.tracing !== undefined && s !== 0 && s % CLASS_SENTINEL === 0) {
+    if (this.tracing !== undefined && isTracedSize(s)) {
       throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${op} by the class count; use ops.size() so the graph works for every class count`);
     }
   }
@@ -394,21 +393,23 @@ export class OrtOps implements Ops<LazyTensor> {
   }
 
   /**
-   * Traces `stage` on placeholders shaped like `inputs` (class axis of length CLASS_SENTINEL) into
-   * a graph. `exportWeights` chooses how weights are stored.
+   * Traces `stage` on placeholders shaped like `inputShapes` (dynamic axes at their sentinel
+   * lengths, see graph/dynamic-sizes.ts) into a graph; `weightType` chooses how weights are stored.
    */
   traceStage(stage: Stage<LazyTensor>, inputShapes: Readonly<Record<string, Shape>>, options: Pick<CompileOptions, 'weightType'> = {}): TracedStage {
-    const placeholders = new Map<LazyTensor, { classAxis?: number }>();
+    const placeholders = new Map<LazyTensor, Map<number, DynamicSizeName>>();
     const args: Record<string, LazyTensor> = {};
-    let dynamic = false;
     for (const input of stage.inputs) {
       const shape = inputShapes[input.name];
       if (shape === undefined) throw new SedsegError('E_ARGUMENT', `stage ${stage.name}: input "${input.name}" is missing`);
-      const traced = shape.map((d, i) => (i === input.classAxis ? CLASS_SENTINEL : d));
+      const axes = dynamicAxesOf(input);
+      const traced = shape.map((d, i) => {
+        const name = axes.get(i);
+        return name === undefined ? d : DYNAMIC_SIZES[name];
+      });
       const p = LazyTensor.input(traced, input.name);
-      placeholders.set(p, input.classAxis !== undefined ? { classAxis: input.classAxis } : {});
+      placeholders.set(p, axes);
       args[input.name] = p;
-      dynamic ||= input.classAxis !== undefined;
     }
     const tracedFrom = LazyTensor.peekNextId();
     this.tracing = stage.name;
@@ -423,26 +424,21 @@ export class OrtOps implements Ops<LazyTensor> {
       if (tensor === undefined) throw new SedsegError('E_ARGUMENT', `stage ${stage.name}: output "${name}" was not produced`);
       return { name, tensor };
     });
-    const compiled = compileGraph(outputs, {
-      name: stage.name,
-      placeholders,
-      tracedFrom,
-      ...(dynamic ? { sentinel: CLASS_SENTINEL } : {}),
-      ...options,
-    });
+    const compiled = compileGraph(outputs, { name: stage.name, placeholders, tracedFrom, ...options });
     return { ...compiled, stage: stage.name, outputShapes: Object.fromEntries(outputs.map((o) => [o.name, [...o.tensor.shape]])) };
   }
 
   async runStage(stage: Stage<LazyTensor>, inputs: Readonly<Record<string, LazyTensor>>): Promise<Record<string, LazyTensor>> {
     await this.materialize(Object.values(inputs));
-    let classes: number | undefined;
+    // Every input axis of one dynamic size must have the same length.
+    const sizes = new Map<DynamicSizeName, number>();
     for (const input of stage.inputs) {
-      if (input.classAxis === undefined) continue;
-      const n = inputs[input.name]!.shape[input.classAxis];
-      if (classes !== undefined && n !== classes) {
-        throw new SedsegError('E_ARGUMENT', `stage ${stage.name}: inputs hold ${classes} and ${n} classes`);
+      for (const [axis, name] of dynamicAxesOf(input)) {
+        const n = inputs[input.name]!.shape[axis]!;
+        const seen = sizes.get(name);
+        if (seen !== undefined && seen !== n) throw new SedsegError('E_ARGUMENT', `stage ${stage.name}: inputs hold ${seen} and ${n} ${name}`);
+        sizes.set(name, n);
       }
-      classes = n;
     }
     const shapes = Object.fromEntries(stage.inputs.map((i) => [i.name, inputs[i.name]!.shape]));
     const traced = this.traceStage(stage, shapes);

@@ -68,6 +68,30 @@ describe('exported ONNX stages in onnxruntime-web (wasm)', () => {
     const text = exp.manifest.resolutions['256']!.stages[2]!.inputs.find((i) => i.name === 'text')!;
     expect(text.dims).toEqual(['classes', model.architecture.prompt_channel, model.architecture.embed_dim]);
     expect(exp.manifest.templates).toHaveLength(model.templates.length);
+    const image = exp.manifest.resolutions['256']!.stages[0]!.inputs[0]!;
+    expect(image).toMatchObject({ name: 'image', dims: ['batch', 3, 256, 256] });
+  });
+
+  it('the image encoder graph takes any batch: a batch of two equals two runs of one', async () => {
+    const exp = await exportAll(model, [64], false);
+    const entry = exp.manifest.resolutions['64']!.stages.find((s) => s.name === 'imageEncoder')!;
+    const session = await ortWeb.InferenceSession.create(exp.files.get(entry.file)!, { executionProviders: ['wasm'] });
+    try {
+      const one = 3 * 64 * 64;
+      const images = Float32Array.from({ length: 2 * one }, (_, i) => Math.sin(i * 0.37));
+      const both = await session.run({ image: new ortWeb.Tensor('float32', images, [2, 3, 64, 64]) });
+      const dense = both.dense!.data as Float32Array;
+      const per = dense.length / 2;
+      for (const b of [0, 1]) {
+        const single = await session.run({ image: new ortWeb.Tensor('float32', images.slice(b * one, (b + 1) * one), [1, 3, 64, 64]) });
+        const d = single.dense!.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < per; i++) worst = Math.max(worst, Math.abs(d[i]! - dense[b * per + i]!));
+        expect(worst).toBeLessThan(1e-5);
+      }
+    } finally {
+      await session.release();
+    }
   });
 
   const cases: [CaseName, boolean, number][] = [

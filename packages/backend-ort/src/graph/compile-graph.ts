@@ -14,15 +14,14 @@
 import { float32ToFloat16Array } from '@sedseg/core';
 import type { OnnxGraph } from '../onnx/onnx-model.js';
 import { emitOp } from './emit-op.js';
-import { float32Bytes, GraphBuilder, type DynamicClassSource } from './graph-builder.js';
+import type { DynamicSizeName } from './dynamic-sizes.js';
+import { float32Bytes, GraphBuilder, type DynamicSizeSource } from './graph-builder.js';
 import type { LazyTensor, OpAttr } from './lazy-tensor.js';
 
 export interface CompileOptions {
   name: string;
-  /** Stage placeholders and the axis of each that holds the class count. */
-  placeholders?: ReadonlyMap<LazyTensor, { classAxis?: number }>;
-  /** Traced length of the class axis (see graph-builder.ts). */
-  sentinel?: number;
+  /** Stage placeholders and their dynamic axes (axis → size name, see dynamic-sizes.ts). */
+  placeholders?: ReadonlyMap<LazyTensor, ReadonlyMap<number, DynamicSizeName>>;
   /** Host values with an id at or above this were made while tracing: they become initializers. */
   tracedFrom?: number;
   /** Storage type of weight initializers (float16: stored half, cast to float32 in the graph). */
@@ -87,12 +86,13 @@ function topologicalOrder(outputs: readonly LazyTensor[]): LazyTensor[] {
 }
 
 export function compileGraph(outputs: readonly { name: string; tensor: LazyTensor }[], options: CompileOptions): CompiledGraph {
-  const placeholders = options.placeholders ?? new Map<LazyTensor, { classAxis?: number }>();
-  let classSource: DynamicClassSource | undefined;
-  for (const [t, p] of placeholders) {
-    if (p.classAxis !== undefined && classSource === undefined) classSource = { input: t.name!, axis: p.classAxis };
+  const placeholders = options.placeholders ?? new Map<LazyTensor, ReadonlyMap<number, DynamicSizeName>>();
+  const sources = new Map<DynamicSizeName, DynamicSizeSource>();
+  for (const [t, axes] of placeholders) {
+    for (const [axis, name] of axes) if (!sources.has(name)) sources.set(name, { input: t.name!, axis });
   }
-  const g = new GraphBuilder(options.name, options.sentinel, classSource);
+  // Graphs of stages trace dynamic sizes; graphs of eager reads have fixed sizes only.
+  const g = new GraphBuilder(options.name, options.tracedFrom !== undefined ? sources : undefined);
   const names = new Map<LazyTensor, string>();
   const local = new Map<LazyTensor, number>();
   const keyParts: string[] = [options.weightType ?? 'float32'];
@@ -106,10 +106,10 @@ export function compileGraph(outputs: readonly { name: string; tensor: LazyTenso
     if (placeholder !== undefined || t.kind === 'input') {
       if (placeholder === undefined) throw new Error(`graph ${options.name}: input "${t.name}" belongs to another stage`);
       const name = t.name!;
-      g.inputs.push({ name, dataType: 'float32', dims: t.shape.map((d, i) => (i === placeholder.classAxis ? 'classes' : d)) });
+      g.inputs.push({ name, dataType: 'float32', dims: t.shape.map((d, i) => placeholder.get(i) ?? d) });
       feeds.push({ name, tensor: t });
       names.set(t, name);
-      keyParts.push(`I:${name}:${shape}:${placeholder.classAxis ?? ''}`);
+      keyParts.push(`I:${name}:${shape}:${[...placeholder].join(',')}`);
     } else if (t.kind === 'weight') {
       const name = t.name ?? g.fresh('w');
       if (fp16) {

@@ -1,16 +1,14 @@
 /**
  * Builds one ONNX graph: unique value names, deduplicated constants, and the shape tensors that
- * Reshape/Expand/Resize need — static ones as constants, and, when the graph keeps the class count
- * dynamic, ones computed at run time from the shape of a class-batched input.
- *
- * Dynamic class count: while a stage is traced, the class axis of its inputs has the length
- * `sentinel` (a large prime no real size is a multiple of), so any traced size that is a multiple
- * of it is `k × classes`. Such sizes are emitted as `k · Shape(input)[axis]`.
+ * Reshape/Expand/Resize need — static ones as constants, and, when the graph keeps sizes dynamic
+ * (dynamic-sizes.ts), ones computed at run time: a traced size `k · sentinel` becomes
+ * `k · Shape(input)[axis]` for an input axis that carries that size.
  */
 import type { OnnxAttribute, OnnxGraph, OnnxInitializer, OnnxNode, OnnxValueInfo } from '../onnx/onnx-model.js';
+import { dynamicSizeOf, type DynamicSizeName } from './dynamic-sizes.js';
 
-export interface DynamicClassSource {
-  /** Graph input holding the class axis. */
+/** A graph input axis that carries a dynamic size. */
+export interface DynamicSizeSource {
   input: string;
   axis: number;
 }
@@ -32,27 +30,33 @@ export class GraphBuilder {
   readonly outputs: OnnxValueInfo[] = [];
   private counter = 0;
   private readonly constants = new Map<string, string>();
-  private classDimName: string | undefined;
+  private readonly sizeNames = new Map<DynamicSizeName, string>();
 
   constructor(
     readonly name: string,
-    /** Traced length of the class axis; undefined when every size is fixed. */
-    readonly sentinel: number | undefined,
-    private readonly classSource: DynamicClassSource | undefined,
+    /** Where each dynamic size can be read; undefined when every size is fixed (no tracing). */
+    private readonly sources: ReadonlyMap<DynamicSizeName, DynamicSizeSource> | undefined,
   ) {}
 
   fresh(prefix = 'v'): string {
     return `${prefix}${this.counter++}`;
   }
 
-  /** True when a traced size stands for a multiple of the dynamic class count. */
-  isDynamic(size: number): boolean {
-    return this.sentinel !== undefined && size !== 0 && size % this.sentinel === 0;
+  /** The dynamic size a traced size stands for, if the graph has dynamic sizes. */
+  private dynamic(size: number): { name: DynamicSizeName; factor: number } | undefined {
+    return this.sources === undefined ? undefined : dynamicSizeOf(size, `graph ${this.name}`);
   }
 
-  /** Dims for a value info: fixed sizes, `classes` for the class count, null for other multiples of it. */
+  isDynamic(size: number): boolean {
+    return this.dynamic(size) !== undefined;
+  }
+
+  /** Dims for a value info: fixed sizes, the name of a dynamic size, null for multiples of one. */
   valueInfoDims(shape: readonly number[]): (number | string | null)[] {
-    return shape.map((d) => (this.isDynamic(d) ? (d === this.sentinel ? 'classes' : null) : d));
+    return shape.map((d) => {
+      const dyn = this.dynamic(d);
+      return dyn === undefined ? d : dyn.factor === 1 ? dyn.name : null;
+    });
   }
 
   node(opType: string, inputs: readonly string[], attributes?: Record<string, OnnxAttribute>, outputCount = 1): string {
@@ -93,21 +97,24 @@ export class GraphBuilder {
     }));
   }
 
-  /** The dynamic class count as an int64 tensor [1]. */
-  private classDim(): string {
-    if (this.classDimName === undefined) {
-      if (!this.classSource) throw new Error(`graph ${this.name}: a size depends on the class count but no input carries it`);
-      const shape = this.node('Shape', [this.classSource.input]);
-      this.classDimName = this.node('Gather', [shape, this.int64s([this.classSource.axis])], { axis: { kind: 'int', value: 0 } });
+  /** A dynamic size as an int64 tensor [1], read from the shape of an input that carries it. */
+  private dimOf(name: DynamicSizeName): string {
+    let dim = this.sizeNames.get(name);
+    if (dim === undefined) {
+      const source = this.sources?.get(name);
+      if (!source) throw new Error(`graph ${this.name}: a size depends on "${name}" but no input carries it`);
+      const shape = this.node('Shape', [source.input]);
+      dim = this.node('Gather', [shape, this.int64s([source.axis])], { axis: { kind: 'int', value: 0 } });
+      this.sizeNames.set(name, dim);
     }
-    return this.classDimName;
+    return dim;
   }
 
-  /** `size` as an int64 tensor [1] (`k · classes` when dynamic). */
+  /** `size` as an int64 tensor [1] (`k · dynamic size` when dynamic). */
   private sizeTensor(size: number): string {
-    if (!this.isDynamic(size)) return this.int64s([size]);
-    const k = size / this.sentinel!;
-    return k === 1 ? this.classDim() : this.node('Mul', [this.classDim(), this.int64s([k])]);
+    const dyn = this.dynamic(size);
+    if (dyn === undefined) return this.int64s([size]);
+    return dyn.factor === 1 ? this.dimOf(dyn.name) : this.node('Mul', [this.dimOf(dyn.name), this.int64s([dyn.factor])]);
   }
 
   /** An int64 shape tensor for the traced `dims` (computed at run time where a size is dynamic). */
@@ -131,10 +138,8 @@ export class GraphBuilder {
   /** The length of axis `axis` of value `x` (traced size `size`) as a float32 tensor [1]. */
   sizeAsFloat(x: string, axis: number, size: number): string {
     if (!this.isDynamic(size)) return this.floatScalar(size, [1]);
-    const k = size / this.sentinel!;
     const dim = this.node('Gather', [this.node('Shape', [x]), this.int64s([axis])], { axis: { kind: 'int', value: 0 } });
-    const f = this.node('Cast', [dim], { to: { kind: 'int', value: 1 } });
-    return k === 1 ? f : this.node('Mul', [f, this.floatScalar(k, [1])]);
+    return this.node('Cast', [dim], { to: { kind: 'int', value: 1 } });
   }
 
   toGraph(): OnnxGraph {

@@ -4,7 +4,7 @@
  *
  * | stage | inputs | outputs |
  * | --- | --- | --- |
- * | `imageEncoder` | image [1, 3, R, R] | stem, res2…res5, dense |
+ * | `imageEncoder` | image [B, 3, R, R] | stem, res2…res5, dense |
  * | `appearanceGuidance` | res2, res3, res4 | guidance0…2 |
  * | `decoderInput` | dense, text [T, P, D] | corrClasses, corrEmbed, maskAux (+ corr) — per class chunk |
  * | `decoderLayer{i}` | x [T, ·], guidance, corrGuidanceInput [T, ·] | features, corrGuidance, logits (as asked) |
@@ -38,7 +38,7 @@ export const IMAGE_FEATURE_NAMES = ['stem', 'res2', 'res3', 'res4', 'res5', 'den
 export function imageEncoderStage<T>(params: ModelParams<T>, arch: SedArchitecture): Stage<T> {
   return {
     name: 'imageEncoder',
-    inputs: [{ name: 'image' }],
+    inputs: [{ name: 'image', batchAxis: 0 }],
     outputs: IMAGE_FEATURE_NAMES,
     run: (ops: Ops<T>, inputs) => ({ ...encodeImage(ops, params, arch, inputs.image!) }),
   };

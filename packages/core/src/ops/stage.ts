@@ -19,6 +19,8 @@ export interface StageInput {
    * The stage must not depend on that length except through tensor shapes and `Ops.size`.
    */
   classAxis?: number;
+  /** The axis holding the image batch, if any: dynamic in compiled graphs like `classAxis`. */
+  batchAxis?: number;
 }
 
 export interface Stage<T> {
