@@ -52,6 +52,8 @@ Options:
   --json              one JSON line per image and a summary line on stdout (for scripts)
   -h, --help          show this help
 
+Inputs: image files, folders (the images directly inside) and quoted patterns ("shots/*.png",
+"data/**/*.jpg": * and ? within names, ** for any depth of folders).
 Images may be JPEG, PNG, WebP, TIFF, GIF or AVIF of any size; EXIF orientation is honoured,
 alpha is ignored. A bad image is reported and the others are still segmented (exit code 1).
 
