@@ -118,9 +118,9 @@ export class OrtOps implements Ops<LazyTensor> {
     const n = shape.reduce((a, b) => a * b, 1);
     if (n !== data.length) throw new SedsegError('E_ARGUMENT', `${what}: ${data.length} values do not fill shape [${shape.join(', ')}]`);
     if (this.tracing !== undefined) {
-      // A size of the traced class axis baked into a value would be wrong for every other count.
+      // A dynamic size baked into a value would be wrong for every other size.
       if (data.length < 64 && data.some(isTracedSize)) {
-        throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${what} holds the class count as a value; use ops.size() so the graph works for every class count`);
+        throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${what} holds a dynamic size (class count or batch) as a value; use ops.size() so the graph works for every size`);
       }
     }
   }
@@ -199,7 +199,7 @@ export class OrtOps implements Ops<LazyTensor> {
   }
   private checkScalar(s: number, op: string): void {
     if (this.tracing !== undefined && isTracedSize(s)) {
-      throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${op} by the class count; use ops.size() so the graph works for every class count`);
+      throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${op} by a dynamic size (class count or batch); use ops.size() so the graph works for every size`);
     }
   }
   sqrt(x: LazyTensor): LazyTensor {

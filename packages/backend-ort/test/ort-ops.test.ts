@@ -93,7 +93,7 @@ describe('ort stages', () => {
   it('refuses a stage that bakes the class count into a value', async () => {
     const bad: Stage<LazyTensor> = { ...stage, name: 'bad', run: (o, i) => ({ y: o.mulScalar(i.x!, o.shape(i.x!)[0]!), mean: i.x! }) };
     const x = ops.constant(new Float32Array(4), [2, 2]);
-    await expect(runStage(ops, bad, { x })).rejects.toThrow(/stage bad: mulScalar by the class count; use ops.size\(\)/);
+    await expect(runStage(ops, bad, { x })).rejects.toThrow(/stage bad: mulScalar by a dynamic size \(class count or batch\); use ops.size\(\)/);
   });
 
   it('refuses inputs with different class counts', async () => {
