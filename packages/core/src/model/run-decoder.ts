@@ -111,6 +111,7 @@ export async function runDecoder<T>(
   const classChunk = options.classChunk ?? DEFAULT_CLASS_CHUNK;
   const attentionBand = options.attentionBandValues ?? DEFAULT_ATTENTION_BAND_VALUES;
   if (!Number.isInteger(classChunk) || classChunk < 1) throw new SedsegError('E_ARGUMENT', `classChunk must be a positive integer, got ${classChunk}`);
+  if (!(attentionBand > 0)) throw new SedsegError('E_ARGUMENT', `attentionBandValues must be positive, got ${attentionBand}`);
   if (!Number.isInteger(classCount) || classCount < 1) throw new SedsegError('E_ARGUMENT', `class count must be a positive integer, got ${classCount}`);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new SedsegError('E_ARGUMENT', `CER top-k must be a positive integer, got ${topK}`);
 
