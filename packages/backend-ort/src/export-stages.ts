@@ -3,11 +3,12 @@
  * class count a dynamic dimension named `classes`), one set per resolution, plus a manifest that
  * says how to chain them. Graphs only use operators that onnxruntime-web runs (wasm, WebGPU).
  *
- * Not exported: the text encoder (class embeddings come from the CLI or the library and can be
- * cached); the host steps between stages (pre-processing, category early rejection,
+ * The text encoder is exported once (`text/textEncoder.onnx`, batch and length dynamic) with its
+ * two embedding tables as raw little-endian arrays, since the token lookup happens on the host.
+ * The host steps between stages (tokenizing, pre-processing, category early rejection,
  * post-processing) are described in the manifest.
  */
-import { CLIP_PIXEL_MEAN, CLIP_PIXEL_STD, type SedArchitecture, type SedModel, type Shape, type Stage } from '@sedseg/core';
+import { CLIP_PIXEL_MEAN, CLIP_PIXEL_STD, CLIP_PREFIX, float32ToFloat16Array, type SedArchitecture, type SedModel, type Shape, type Stage } from '@sedseg/core';
 import { serializeOnnxModel, type OnnxValueInfo } from './onnx/onnx-model.js';
 import type { LazyTensor } from './graph/lazy-tensor.js';
 import { DYNAMIC_SIZES } from './graph/dynamic-sizes.js';
@@ -39,6 +40,13 @@ export interface ManifestStage {
   outputs: ManifestValue[];
 }
 
+/** A raw little-endian array file. */
+export interface ManifestArray {
+  file: string;
+  dtype: 'float32' | 'float16';
+  shape: number[];
+}
+
 export interface StageManifest {
   format: typeof MANIFEST_FORMAT;
   version: 1;
@@ -51,6 +59,14 @@ export interface StageManifest {
   preprocess: { mean: number[]; std: number[]; resize: 'bilinear, align_corners=false, to R×R' };
   /** How to chain the stages; CER between decoder layers is optional. */
   pipeline: string[];
+  /** The text encoder and the host steps around it. */
+  text: {
+    stage: ManifestStage;
+    tokenEmbedding: ManifestArray;
+    positionalEmbedding: ManifestArray;
+    contextLength: number;
+    steps: string[];
+  };
   resolutions: Record<string, { stages: ManifestStage[] }>;
 }
 
@@ -90,6 +106,7 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
       resize: 'bilinear, align_corners=false, to R×R',
     },
     pipeline: [
+      'text (once per class list, see "text"): textEncoder -> class embeddings text [classes, P, D]',
       'imageEncoder(image) -> stem, res2, res3, res4, res5, dense',
       'appearanceGuidance(res2, res3, res4) -> guidance0..2',
       'decoderInput(dense, text) -> corrClasses, corrEmbed, maskAux [1, classes, R/32, R/32] (may run per class chunk)',
@@ -99,6 +116,35 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
       'CER (optional): before decoderLayer i, keep the classes in the top-k of maskAux (i=0) or the previous logits at any pixel; gather them on axis 0 of x and corrGuidanceInput',
     ],
     resolutions: {},
+    text: undefined as unknown as StageManifest['text'],
+  };
+  const asFile = (data: Float32Array): Uint8Array =>
+    options.fp16 ? new Uint8Array(float32ToFloat16Array(data).buffer) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const tables: Record<string, ManifestArray> = {};
+  for (const [name, key] of [
+    ['token_embedding', `${CLIP_PREFIX}token_embedding.weight`],
+    ['positional_embedding', `${CLIP_PREFIX}positional_embedding`],
+  ] as const) {
+    const t = await model.readWeight(key);
+    tables[name] = { file: `text/${name}.bin`, dtype: weightType, shape: [...t.shape] };
+    yield { path: tables[name]!.file, bytes: asFile(t.data) };
+  }
+  const W = arch.text_width;
+  const textTrace = ops.traceStage(stages.textEncoder, { embeddings: [1, 1, W], positional: [1, W], mask: [1, 1], eot: [1, 1, 1] }, { weightType });
+  const textBytes = serializeOnnxModel(textTrace.graph, { opset: OPSET, producerName: 'sedseg', metadata: { stage: 'textEncoder' } });
+  yield { path: 'text/textEncoder.onnx', bytes: textBytes };
+  manifest.text = {
+    stage: { name: 'textEncoder', file: 'text/textEncoder.onnx', bytes: textBytes.length, inputs: manifestValues(textTrace.graph.inputs), outputs: manifestValues(textTrace.graph.outputs) },
+    tokenEmbedding: tables.token_embedding!,
+    positionalEmbedding: tables.positional_embedding!,
+    contextLength: arch.context_length,
+    steps: [
+      'prompts: for each class, every template filled with every synonym (", " separates synonyms), template-major',
+      'tokens: CLIP BPE (@sedseg/core ClipTokenizer), contextLength ids per text; EOT (49407) position = argmax of the ids',
+      'L = the largest EOT position + 1 in the batch; embeddings [N, L, W] = tokenEmbedding rows of the first L ids; positional = its first L rows',
+      'mask [L, L] = 0 on and below the diagonal, -Infinity above; eot [N, L, 1] = one-hot of each EOT position',
+      'features [N, D] -> per class: L2-normalise each text, average over synonyms per template, re-normalise -> text [classes, P, D]',
+    ],
   };
   for (const r of resolutions) {
     if (!Number.isInteger(r) || r < 32 || r % 32 !== 0) throw new RangeError(`export: resolution must be a positive multiple of 32, got ${r}`);

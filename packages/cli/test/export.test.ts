@@ -28,13 +28,13 @@ describe('sedseg export', () => {
     const r = runCli(['export', '--weights', TINY, '--out', out, '--resolution', '64', '--resolution', '96']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/12 graphs \+ manifest\.json/);
+    expect(r.stdout).toMatch(/13 graphs \+ embedding tables \+ manifest\.json/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.format).toBe('sedseg-onnx-stages');
     expect(manifest.opset).toBe(17);
     expect(manifest.weightsDtype).toBe('float32');
     expect(Object.keys(manifest.resolutions)).toEqual(['64', '96']);
-    for (const stage of manifest.resolutions['64'].stages) {
+    for (const stage of [...manifest.resolutions['64'].stages, manifest.text.stage]) {
       const file = join(out, stage.file);
       expect(statSync(file).size).toBe(stage.bytes);
       const session = await ort.InferenceSession.create(file);

@@ -97,6 +97,7 @@ export {
 } from './model/sed-stages.js';
 export { DEFAULT_CLASS_CHUNK, splitClasses, gatherClassChunks, joinClassChunks, type ClassChunks } from './model/class-chunks.js';
 export { runStage, type Stage, type StageInput, type StageTensors } from './ops/stage.js';
+export { textEncoderStageOf, textEncoderStageInputs } from './model/text-encoder-stage.js';
 export {
   logitsToLabels,
   logitsToProbabilities,

@@ -9,6 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   architectureFromWeights,
   ClassEmbeddingCache,
+  classPrompts,
+  combineClassEmbeddings,
+  runStage,
+  textEncoderStageInputs,
+  textEncoderStageOf,
   CLIP_PREFIX,
   computeClassEmbeddings,
   encodeImage,
@@ -112,6 +117,31 @@ for (const backend of BACKENDS) {
         expectAllOk(await checkImageEncoder(gcase, `${caseName}*`, input));
       });
     }
+
+    it('case-01: the padded textEncoder stage (what export writes) gives the golden class embeddings', async () => {
+      const gcase: GoldenCase = await openCase('case-01');
+      const P = 80;
+      const D = arch.embed_dim;
+      const stage = textEncoderStageOf(params, arch);
+      const full = new Float32Array(gcase.classes.length * P * D);
+      for (const [c, name] of gcase.classes.entries()) {
+        const prompts = classPrompts(name);
+        // two batches of different sizes and lengths: one graph for both on compiling backends
+        const half = Math.ceil(prompts.texts.length / 2);
+        const features = new Float32Array(prompts.texts.length * D);
+        for (const [start, end] of [[0, half], [half, prompts.texts.length]] as const) {
+          const tokens = tokenizer.tokenize(prompts.texts.slice(start, end), 77);
+          const inputs = textEncoderStageInputs(ops, params, arch, tokens, end - start);
+          const out = await runStage(ops, stage, inputs);
+          features.set(await ops.read(out.features!), start * D);
+          ops.dispose([...Object.values(inputs), out.features!]);
+        }
+        full.set(combineClassEmbeddings(features, P, prompts.synonyms.length, D), c * P * D);
+      }
+      const c = record('case-01 (stage)', await compareWithGolden(gcase, 'text_features', { shape: [gcase.classes.length, P, D], data: full }));
+      await gcase.close();
+      expectAllOk([c]);
+    });
 
     for (const caseName of CASE_NAMES) {
       it(`${caseName}: class text embeddings`, async () => {

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ortWeb from 'onnxruntime-web';
-import { SedModel } from '@sedseg/core';
-import { loadSedModel } from '@sedseg/core/node';
+import { classPrompts, combineClassEmbeddings, SedModel } from '@sedseg/core';
+import { loadDefaultTokenizer, loadSedModel } from '@sedseg/core/node';
 import { createOrtOps, exportStageGraphs, type LazyTensor, type StageManifest } from '@sedseg/backend-ort';
 import { compareWithGolden, openCase, TINY_MODEL, type CaseName } from './helpers/golden.js';
 
@@ -91,6 +91,59 @@ describe('exported ONNX stages in onnxruntime-web (wasm)', () => {
       }
     } finally {
       await session.release();
+    }
+  });
+
+  it('the exported text encoder and embedding tables reproduce the golden class embeddings (case-01)', async () => {
+    const gcase = await openCase('case-01');
+    try {
+      const exp = await exportAll(model, [256], false);
+      const { text, templates } = exp.manifest;
+      const table = (file: string): Float32Array => new Float32Array(exp.files.get(file)!.slice().buffer);
+      const tokenTable = table(text.tokenEmbedding.file);
+      const positionalTable = table(text.positionalEmbedding.file);
+      const width = text.tokenEmbedding.shape[1]!;
+      const session = await ortWeb.InferenceSession.create(exp.files.get(text.stage.file)!, { executionProviders: ['wasm'] });
+      const tokenizer = await loadDefaultTokenizer();
+      const D = model.architecture.embed_dim;
+      const P = templates.length;
+      const out = new Float32Array(gcase.classes.length * P * D);
+      try {
+        for (const [c, name] of gcase.classes.entries()) {
+          const prompts = classPrompts(name, templates);
+          const n = prompts.texts.length;
+          const tokens = tokenizer.tokenize(prompts.texts, text.contextLength);
+          const ctx = text.contextLength;
+          const eot = Array.from({ length: n }, (_, r) => {
+            let best = 0;
+            for (let i = 1; i < ctx; i++) if (tokens[r * ctx + i]! > tokens[r * ctx + best]!) best = i;
+            return best;
+          });
+          const l = Math.max(...eot) + 1;
+          const embeddings = new Float32Array(n * l * width);
+          const oneHot = new Float32Array(n * l);
+          for (let r = 0; r < n; r++) {
+            for (let i = 0; i < l; i++) embeddings.set(tokenTable.subarray(tokens[r * ctx + i]! * width, (tokens[r * ctx + i]! + 1) * width), (r * l + i) * width);
+            oneHot[r * l + eot[r]!] = 1;
+          }
+          const mask = new Float32Array(l * l);
+          for (let i = 0; i < l; i++) for (let j = i + 1; j < l; j++) mask[i * l + j] = -Infinity;
+          const result = await session.run({
+            embeddings: new ortWeb.Tensor('float32', embeddings, [n, l, width]),
+            positional: new ortWeb.Tensor('float32', positionalTable.slice(0, l * width), [l, width]),
+            mask: new ortWeb.Tensor('float32', mask, [l, l]),
+            eot: new ortWeb.Tensor('float32', oneHot, [n, l, 1]),
+          });
+          out.set(combineClassEmbeddings(result.features!.data as Float32Array, P, prompts.synonyms.length, D), c * P * D);
+        }
+      } finally {
+        await session.release();
+      }
+      const cmp = await compareWithGolden(gcase, 'text_features', { shape: [gcase.classes.length, P, D], data: out });
+      console.log(`onnxruntime-web text_features: max |Δ| ${cmp.maxAbs.toExponential(2)} (tolerance ${cmp.tolerance.toExponential(2)})`);
+      expect(cmp.ok, `max |Δ| ${cmp.maxAbs} > ${cmp.tolerance}`).toBe(true);
+    } finally {
+      await gcase.close();
     }
   });
 

@@ -7,7 +7,7 @@
 import type { StageInput } from '@sedseg/core';
 
 /** Sentinel length of each dynamic size (`dim_param` names in the ONNX graphs). */
-export const DYNAMIC_SIZES = { classes: 1_000_003, batch: 1_000_033 } as const;
+export const DYNAMIC_SIZES = { classes: 1_000_003, batch: 1_000_033, length: 1_000_037 } as const;
 export type DynamicSizeName = keyof typeof DYNAMIC_SIZES;
 
 const NAMES = Object.keys(DYNAMIC_SIZES) as DynamicSizeName[];
@@ -36,5 +36,6 @@ export function dynamicAxesOf(input: StageInput): Map<number, DynamicSizeName> {
   const axes = new Map<number, DynamicSizeName>();
   if (input.classAxis !== undefined) axes.set(input.classAxis, 'classes');
   if (input.batchAxis !== undefined) axes.set(input.batchAxis, 'batch');
+  for (const axis of input.lengthAxes ?? []) axes.set(axis, 'length');
   return axes;
 }

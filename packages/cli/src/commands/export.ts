@@ -16,10 +16,12 @@ the class count a dynamic dimension) and a manifest.json saying how to chain the
   DIR/r<R>/appearanceGuidance.onnx  res2, res3, res4 -> guidances of the three decoder layers
   DIR/r<R>/decoderInput.onnx    dense, text [classes, P, D] -> cost map embedding, head0 logits
   DIR/r<R>/decoderLayer0..2.onnx  -> features, corr guidance, logits
-  DIR/manifest.json             stages, inputs/outputs with dims, dtype, pre-processing, templates
+  DIR/text/textEncoder.onnx     padded token embeddings [batch, length, W] -> text features (once)
+  DIR/text/*_embedding.bin      token and positional embedding tables (raw, float32 or float16)
+  DIR/manifest.json             stages, inputs/outputs with dims, dtype, pre-processing, templates,
+                                the text steps (tokenize, look up, encode, average per class)
 
-The graphs load in onnxruntime-node and onnxruntime-web (wasm, WebGPU). The text encoder is
-not exported: class embeddings come from "sedseg" or @sedseg/core (and can be cached).
+The graphs load in onnxruntime-node and onnxruntime-web (wasm, WebGPU).
 
 Options:
   --weights W        SED checkpoint (.pth or .safetensors)
@@ -87,11 +89,11 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
       });
       await rename(partial, path);
       total += file.bytes.length;
-      count++;
+      if (file.path.endsWith('.onnx')) count++;
     }
   } finally {
     model.dispose();
   }
-  io.out(`${out}: ${count - 1} graphs + manifest.json, ${(total / 2 ** 20).toFixed(1)} MiB (R=${resolutions.join(', ')}, weights ${values.fp16 ? 'float16' : 'float32'})`);
+  io.out(`${out}: ${count} graphs + embedding tables + manifest.json, ${(total / 2 ** 20).toFixed(1)} MiB (R=${resolutions.join(', ')}, weights ${values.fp16 ? 'float16' : 'float32'})`);
   return 0;
 }

@@ -17,6 +17,7 @@ import { preprocessImage } from '../image/preprocess.js';
 import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './class-embeddings.js';
 import type { ImageFeatures } from './image-encoder.js';
 import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './sed-stages.js';
+import { textEncoderStageOf } from './text-encoder-stage.js';
 import { runStage, type Stage } from '../ops/stage.js';
 import { uploadParams, type ModelParams } from './model-params.js';
 import { runDecoder, isHostTensor, type DecoderResult } from './run-decoder.js';
@@ -220,15 +221,29 @@ export class SedModel<T = unknown> {
    * traces. Decoder layers 0 and 1 give features, corr guidance and their head's logits (for CER);
    * layer 2 gives the final logits.
    */
-  stages(): { imageEncoder: Stage<T>; appearanceGuidance: Stage<T>; decoderInput: Stage<T>; decoderLayers: [Stage<T>, Stage<T>, Stage<T>] } {
+  stages(): {
+    textEncoder: Stage<T>;
+    imageEncoder: Stage<T>;
+    appearanceGuidance: Stage<T>;
+    decoderInput: Stage<T>;
+    decoderLayers: [Stage<T>, Stage<T>, Stage<T>];
+  } {
     this.assertUsable();
     const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, this.architecture, i, i < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits']);
     return {
+      textEncoder: textEncoderStageOf(this.params, this.architecture),
       imageEncoder: imageEncoderStage(this.params, this.architecture),
       appearanceGuidance: appearanceGuidanceStageOf(this.params),
       decoderInput: decoderInputStageOf(this.params),
       decoderLayers: [layer(0), layer(1), layer(2)],
     };
+  }
+
+  /** A model weight by its checkpoint key, as float32 host values (e.g. embedding tables for export). */
+  async readWeight(key: string): Promise<HostTensor<'float32'>> {
+    this.assertUsable();
+    const t = this.params.get(key);
+    return { dtype: 'float32', shape: [...this.backend.shape(t)], data: await this.backend.read(t) };
   }
 
   disposeFeatures(features: ImageFeatures<T>): void {

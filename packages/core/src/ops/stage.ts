@@ -19,8 +19,10 @@ export interface StageInput {
    * The stage must not depend on that length except through tensor shapes and `Ops.size`.
    */
   classAxis?: number;
-  /** The axis holding the image batch, if any: dynamic in compiled graphs like `classAxis`. */
+  /** The axis holding the batch (images, or texts), if any: dynamic in compiled graphs like `classAxis`. */
   batchAxis?: number;
+  /** Axes whose size is the token sequence length: dynamic in compiled graphs too. */
+  lengthAxes?: readonly number[];
 }
 
 export interface Stage<T> {
