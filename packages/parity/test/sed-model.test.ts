@@ -1,26 +1,27 @@
 /**
  * The public API on a real backend: SedModel.load + segment on golden case-01 (labels equal the
- * reference where its margin ≥ 1e-4), the class-embedding cache, CER results, errors, and no
- * tensor leaks over 20 consecutive segment calls.
+ * reference where its margin ≥ 1e-4), the class-embedding cache, CER results and errors, on every
+ * backend; no tensor leaks over 20 consecutive segment calls (tfjs), no recompilation (ort).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SedModel, type Ops, type RgbImage } from '@sedseg/core';
 import { loadSedModel } from '@sedseg/core/node';
 import { createTfjsOps } from '@sedseg/backend-tfjs';
+import { BACKENDS } from './helpers/backends.js';
 import { compareLabels, openCase, TINY_CONFIG, TINY_MODEL, type GoldenCase } from './helpers/golden.js';
 
-describe('SedModel on tfjs (cpu)', () => {
+describe.each(BACKENDS.map((b) => [b.name, b] as const))('SedModel on %s', (name, backend) => {
   let gcase: GoldenCase;
   let model: SedModel<unknown>;
   let image: RgbImage;
-  let ops: Awaited<ReturnType<typeof createTfjsOps>>;
+  let ops: Ops<unknown>;
 
   beforeAll(async () => {
     gcase = await openCase('case-01');
     image = await gcase.image();
-    ops = await createTfjsOps({ platform: 'cpu' });
-    model = (await loadSedModel(TINY_MODEL, { backend: ops as unknown as Ops<unknown> })) as SedModel<unknown>;
+    ops = await backend.create();
+    model = (await loadSedModel(TINY_MODEL, { backend: ops })) as SedModel<unknown>;
   });
   afterAll(async () => {
     model?.dispose();
@@ -65,12 +66,24 @@ describe('SedModel on tfjs (cpu)', () => {
     await expect(model.segment(image, { classes: ['car'], resolution: 100 })).rejects.toThrow(/multiple of 32/);
   });
 
-  it('does not leak tensors over 20 consecutive segment calls', async () => {
+  // Backends with manual memory management (tfjs) must free every tensor; ort's are garbage collected.
+  it.runIf(name === 'tfjs')('does not leak tensors over 20 consecutive segment calls', async () => {
+    const tf = (ops as unknown as Awaited<ReturnType<typeof createTfjsOps>>).tf;
     const small: RgbImage = { width: 40, height: 30, data: image.data.subarray(0, 40 * 30 * 3) };
     const classes = gcase.classes.slice(0, 4);
     await model.segment(small, { classes, resolution: 64, topK: 2 }); // warm-up (caches)
-    const before = ops.tf.memory().numTensors;
+    const before = tf.memory().numTensors;
     for (let i = 0; i < 20; i++) await model.segment(small, { classes, resolution: 64, topK: i % 2 === 0 ? 2 : undefined });
-    expect(ops.tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.runIf(name === 'ort')('compiles each stage once per signature: 20 more calls add no session', async () => {
+    const ort = ops as unknown as { sessionCount: number };
+    const small: RgbImage = { width: 40, height: 30, data: image.data.subarray(0, 40 * 30 * 3) };
+    const classes = gcase.classes.slice(0, 4);
+    for (const topK of [2, undefined]) await model.segment(small, { classes, resolution: 64, ...(topK ? { topK } : {}) }); // warm-up
+    const before = ort.sessionCount;
+    for (let i = 0; i < 20; i++) await model.segment(small, { classes, resolution: 64, topK: i % 2 === 0 ? 2 : undefined });
+    expect(ort.sessionCount).toBe(before);
   });
 });
