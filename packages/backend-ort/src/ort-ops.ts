@@ -78,6 +78,14 @@ function defaultProviders(): string[] {
 
 export class OrtOps implements Ops<LazyTensor> {
   readonly name = 'ort';
+  /**
+   * On CPU, small class chunks run fastest (measured on SED-B, R=768: chunks of 2 beat 16 by 15 %
+   * and halve the decoder's memory); on CUDA, large ones.
+   */
+  get preferredClassChunk(): number {
+    return this.executionProviders[0] === 'cpu' ? 2 : 32;
+  }
+
   /** Execution providers in use (after a fallback to CPU when CUDA cannot load). */
   executionProviders: string[];
   /** True once a session was created, or when the user chose the providers. */
@@ -141,9 +149,8 @@ export class OrtOps implements Ops<LazyTensor> {
 
   dispose(x: LazyTensor | readonly LazyTensor[]): void {
     const list = Array.isArray(x) ? (x as readonly LazyTensor[]) : [x as LazyTensor];
-    // Memory is the garbage collector's: a disposed value may still feed recorded nodes made
-    // before, so it is only marked (new operations on it are refused).
-    for (const t of list) if (t.kind !== 'weight') t.disposed = true;
+    // A disposed value may still feed nodes recorded before: its data goes when they are computed.
+    for (const t of list) t.release();
   }
 
   /** Releases every compiled session. The ops object stays usable (sessions are rebuilt). */

@@ -33,6 +33,10 @@ export class LazyTensor {
   /** Weight key or stage input name. */
   readonly name: string | undefined;
   disposed = false;
+  /** Recorded, not yet computed nodes that take this tensor as an input. */
+  private users = 0;
+  /** Disposed while nodes still needed it: its data goes when the last of them is computed. */
+  private releaseWhenUnused = false;
 
   private constructor(kind: LazyKind, shape: readonly number[], name?: string) {
     this.kind = kind;
@@ -59,6 +63,7 @@ export class LazyTensor {
   static node(op: OpRecord, shape: readonly number[]): LazyTensor {
     const t = new LazyTensor('node', shape);
     t.op = op;
+    for (const input of op.inputs) input.users++;
     return t;
   }
 
@@ -78,8 +83,24 @@ export class LazyTensor {
 
   /** Stores a computed value and drops the recorded node (and with it the inputs it held). */
   resolve(data: Float32Array): void {
+    const inputs = this.op?.inputs ?? [];
     this.data = data;
     this.op = undefined;
     this.kind = 'data';
+    for (const input of inputs) {
+      input.users--;
+      if (input.users === 0 && input.releaseWhenUnused) input.data = undefined;
+    }
+  }
+
+  /**
+   * `dispose`: marks the tensor unusable for new operations and frees its host data now, or —
+   * when recorded nodes still need it — as soon as the last of them has been computed.
+   */
+  release(): void {
+    this.disposed = true;
+    if (this.kind === 'weight') return;
+    if (this.users === 0) this.data = undefined;
+    else this.releaseWhenUnused = true;
   }
 }

@@ -16,7 +16,7 @@ import type { DecoderArchitecture, DecoderImageFeatures } from './sed-forward.js
 import { gatherClassChunks, joinClassChunks, splitClasses, DEFAULT_CLASS_CHUNK, type ClassChunks } from './class-chunks.js';
 
 /** Default values (classes × channels × pixels) of pooled features the class attention takes at once. */
-export const DEFAULT_ATTENTION_BAND_VALUES = 1 << 23;
+export const DEFAULT_ATTENTION_BAND_VALUES = 1 << 21;
 import {
   appearanceGuidanceStageOf,
   decoderInputStageOf,
@@ -50,13 +50,14 @@ export interface RunDecoderOptions<T> {
    */
   trace?: (name: string, value: DecoderTraceValue<T>) => void | Promise<void>;
   /**
-   * Classes per chunk in the decoder layers (default 16): per-class work runs a chunk at a time,
-   * so memory does not grow with the number of classes. Results do not depend on it.
+   * Classes per chunk in the decoder layers (default: the backend's `preferredClassChunk`, else
+   * 16): per-class work runs a chunk at a time, so memory does not grow with the number of
+   * classes. Results do not depend on it.
    */
   classChunk?: number;
   /**
    * With class chunks, the class attention runs on bands of pooled rows holding at most this many
-   * values (classes × channels × pixels; default 2^23). Results do not depend on it.
+   * values (classes × channels × pixels; default 2^21). Results do not depend on it.
    */
   attentionBandValues?: number;
 }
@@ -108,7 +109,7 @@ export async function runDecoder<T>(
   options: RunDecoderOptions<T> = {},
 ): Promise<DecoderResult> {
   const { topK, trace } = options;
-  const classChunk = options.classChunk ?? DEFAULT_CLASS_CHUNK;
+  const classChunk = options.classChunk ?? ops.preferredClassChunk ?? DEFAULT_CLASS_CHUNK;
   const attentionBand = options.attentionBandValues ?? DEFAULT_ATTENTION_BAND_VALUES;
   if (!Number.isInteger(classChunk) || classChunk < 1) throw new SedsegError('E_ARGUMENT', `classChunk must be a positive integer, got ${classChunk}`);
   if (!(attentionBand > 0)) throw new SedsegError('E_ARGUMENT', `attentionBandValues must be positive, got ${attentionBand}`);
@@ -199,7 +200,8 @@ export async function runDecoder<T>(
     for (const [i, gi] of inputs.guidance.entries()) await emit(`guidance_proj${i}`, gi);
     await emit('mask_aux', inputs.maskAux);
     /**
-     * Decoder layer `layer` on the classes of `x`/`cgIn` (chunks). Returns the chunks of the
+     * Decoder layer `layer` on the classes of `x`/`cgIn` (chunks, consumed: each is freed after
+     * its last use, so a layer's inputs go while its outputs come). Returns the chunks of the
      * outputs asked for; logits are joined on the class axis ([1, T', 2H, 2W]). One stage when the
      * classes fit in a chunk, else pool per chunk → class attention on all → merge per chunk.
      */
@@ -213,6 +215,7 @@ export async function runDecoder<T>(
       const perChunk: Record<string, T>[] = [];
       if (x.parts.length === 1) {
         perChunk.push(await runStage(ops, decoderLayerStageOf(params, arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn.parts[0]! }));
+        drop(x.parts[0], cgIn.parts[0]);
       } else {
         const poolStage = decoderLayerPoolStageOf(params, arch, layer);
         const pooled: T[] = [];
@@ -222,7 +225,8 @@ export async function runDecoder<T>(
         const mergeStage = decoderLayerMergeStageOf(params, arch, layer, outputs);
         for (const [i, part] of x.parts.entries()) {
           perChunk.push(await runStage(ops, mergeStage, { x: part, attended: cut.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! }));
-          drop(cut.parts[i]);
+          // the chunk's inputs are not needed any more: free them as the layer goes
+          drop(cut.parts[i], part, cgIn.parts[i]);
         }
       }
       for (const out of perChunk) for (const t of Object.values(out)) keep(t);

@@ -61,7 +61,7 @@ export interface SegmentOptions {
   resolution?: number;
   /** Also return the per-class probability maps at image size (T×H×W floats: large). */
   probabilities?: boolean;
-  /** Classes per decoder chunk (default 16): bounds memory for large vocabularies; results do not depend on it. */
+  /** Classes per decoder chunk (default: the backend's preference, else 16): bounds memory; results do not depend on it. */
   classChunk?: number;
   trace?: TraceFn;
   onProgress?: (progress: SedProgress) => void;

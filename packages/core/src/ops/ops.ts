@@ -33,6 +33,11 @@ export type Shape = readonly number[];
 export interface Ops<T = unknown> {
   /** Backend name, e.g. `tfjs`, `ort`. */
   readonly name: string;
+  /**
+   * Classes per decoder chunk this backend runs best with (optional; core's default is 16).
+   * CPU kernels favour small chunks (cache), GPUs large ones (fewer launches).
+   */
+  readonly preferredClassChunk?: number;
 
   // ---- data and memory --------------------------------------------------------------------
   /** A float32 tensor from host data (row-major); `name` is for messages and debugging. */
