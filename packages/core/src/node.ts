@@ -3,6 +3,7 @@
  * imports so that it bundles for the browser.
  */
 export { fileSource } from './node/file-source.js';
+export { pathExists } from './node/path-exists.js';
 export { writeSafetensorsFile, type WriteSafetensorsOptions } from './node/write-safetensors.js';
 export { openWeightsFile, findConfig, readConfigFile, configCandidates, type LoadedConfig } from './node/open-weights-file.js';
 export { loadDefaultTokenizer } from './node/default-tokenizer.js';

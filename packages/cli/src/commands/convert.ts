@@ -13,7 +13,7 @@ import {
   type SedArchitecture,
   type TensorInfo,
 } from '@sedseg/core';
-import { configCandidates, findConfig, openWeightsFile, writeSafetensorsFile } from '@sedseg/core/node';
+import { configCandidates, findConfig, openWeightsFile, pathExists, writeSafetensorsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../usage-error.js';
 import type { CommandIO } from '../command.js';
@@ -47,16 +47,6 @@ export function convertedConfigPath(out: string): string {
   return configCandidates(out)[0]!;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new SedsegError('E_IO', `${path}: cannot stat (${(e as Error).message})`, { cause: e });
-  }
-}
-
 /** The output folder must exist and be writable; both outputs must be new unless overwriting. */
 async function checkOutputs(files: readonly string[], overwrite: boolean): Promise<void> {
   const dir = dirname(files[0]!);
@@ -76,7 +66,7 @@ async function checkOutputs(files: readonly string[], overwrite: boolean): Promi
     throw new SedsegError('E_IO', `${dir}: output directory is not writable`, { cause: e });
   }
   for (const f of files) {
-    if (!overwrite && (await exists(f))) throw new SedsegError('E_IO', `${f} exists (use --overwrite to replace it)`);
+    if (!overwrite && (await pathExists(f))) throw new SedsegError('E_IO', `${f} exists (use --overwrite to replace it)`);
   }
 }
 
@@ -85,7 +75,7 @@ async function writeTextFile(path: string, text: string, overwrite: boolean): Pr
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     await writeFile(tmp, text, { flag: 'wx' });
-    if (!overwrite && (await exists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
+    if (!overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => {});

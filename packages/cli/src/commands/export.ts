@@ -1,7 +1,7 @@
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SedsegError } from '@sedseg/core';
-import { loadSedModel } from '@sedseg/core/node';
+import { loadSedModel, pathExists } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { positiveInt } from '../positive-int.js';
 import { UsageError } from '../usage-error.js';
@@ -36,15 +36,6 @@ Examples:
   sedseg export --weights sed_model_base.pth --out sed-b-onnx
   sedseg export --weights sed_model_base.pth --out sed-b-web --resolution 384 --fp16`;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function exportCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('export', argv, {
     weights: { type: 'string' },
@@ -64,7 +55,7 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   const resolutions = ((values.resolution as string[] | undefined) ?? ['768']).map((r) => positiveInt(r, '--resolution', 'export'));
   for (const r of resolutions) if (r % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${r}`, 'export');
   const out = values.out as string;
-  if ((await exists(out)) && !(await stat(out)).isDirectory()) throw new SedsegError('E_IO', `${out}: exists and is not a folder`);
+  if ((await pathExists(out)) && !(await stat(out)).isDirectory()) throw new SedsegError('E_IO', `${out}: exists and is not a folder`);
 
   const { createOrtOps, exportStageGraphs } = await import('@sedseg/backend-ort');
   const model = await loadSedModel(values.weights as string, {
@@ -75,10 +66,10 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   let count = 0;
   try {
     const manifestPath = join(out, 'manifest.json');
-    if (!values.overwrite && (await exists(manifestPath))) throw new SedsegError('E_IO', `${manifestPath} exists (use --overwrite to replace the export)`);
+    if (!values.overwrite && (await pathExists(manifestPath))) throw new SedsegError('E_IO', `${manifestPath} exists (use --overwrite to replace the export)`);
     for await (const file of exportStageGraphs(model, { resolutions, fp16: Boolean(values.fp16) })) {
       const path = join(out, file.path);
-      if (!values.overwrite && (await exists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
+      if (!values.overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
       await mkdir(dirname(path), { recursive: true }).catch((e: Error) => {
         throw new SedsegError('E_IO', `${dirname(path)}: cannot create the output folder (${e.message})`, { cause: e });
       });

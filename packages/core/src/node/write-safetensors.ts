@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkTensorForWrite, safetensorsHeader } from '../checkpoint/safetensors.js';
+import { pathExists } from './path-exists.js';
 import { SedsegError } from '../errors.js';
 import { bytesOf, type HostTensor } from '../tensor/host-tensor.js';
 import type { TensorInfo } from '../weights/weight-store.js';
@@ -15,16 +16,6 @@ export interface WriteSafetensorsOptions {
   readonly metadata?: Record<string, string>;
   /** Replace an existing file at `path` (default: refuse). */
   readonly overwrite?: boolean;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new SedsegError('E_IO', `${path}: cannot stat (${(e as Error).message})`, { cause: e });
-  }
 }
 
 async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
@@ -47,7 +38,7 @@ export async function writeSafetensorsFile(
   options: WriteSafetensorsOptions,
 ): Promise<void> {
   const { infos, metadata, overwrite = false } = options;
-  if (!overwrite && (await exists(path))) throw new SedsegError('E_IO', `${path} exists (use overwrite)`);
+  if (!overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use overwrite)`);
 
   let layout;
   try {
@@ -92,7 +83,7 @@ export async function writeSafetensorsFile(
     await handle.sync();
     await handle.close();
     // Re-check right before the rename: another writer may have created `path` meanwhile.
-    if (!overwrite && (await exists(path))) throw new SedsegError('E_IO', `${path} exists (use overwrite)`);
+    if (!overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use overwrite)`);
     try {
       await rename(tmp, path);
     } catch (e) {
