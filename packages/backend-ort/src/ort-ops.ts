@@ -436,6 +436,9 @@ export class OrtOps implements Ops<LazyTensor> {
   }
 
   async runStage(stage: Stage<LazyTensor>, inputs: Readonly<Record<string, LazyTensor>>): Promise<Record<string, LazyTensor>> {
+    for (const [name, t] of Object.entries(inputs)) {
+      if (t.disposed) throw new SedsegError('E_ARGUMENT', `stage ${stage.name}: input "${name}" was disposed`);
+    }
     await this.materialize(Object.values(inputs));
     // Every input axis of one dynamic size must have the same length.
     const sizes = new Map<DynamicSizeName, number>();

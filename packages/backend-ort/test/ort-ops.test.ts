@@ -49,6 +49,19 @@ describe('ort operators (eager reads compile small graphs)', () => {
     close(await ops.read(ops.resizeBilinear(img, [4, 4], false)), [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3]);
   });
 
+  it('a value disposed while a recorded node needs it is freed once that node is computed', async () => {
+    const x = ops.constant(Float32Array.of(-1, 2), [2]);
+    const y = ops.relu(x);
+    ops.dispose(x);
+    expect(x.data).toBeDefined(); // still needed by y
+    close(await ops.read(y), [0, 2]);
+    expect(x.data).toBeUndefined();
+    const z = ops.constant(Float32Array.of(1), [1]);
+    ops.dispose(z);
+    expect(z.data).toBeUndefined(); // nothing needed it
+    await expect(ops.read(z)).rejects.toThrow(/reading a disposed tensor/);
+  });
+
   it('refuses bad arguments with named errors', () => {
     const a = ops.constant(new Float32Array(6), [2, 3]);
     expect(() => ops.constant(new Float32Array(5), [2, 3], 'x')).toThrow(/x: 5 values do not fill shape \[2, 3\]/);
@@ -94,6 +107,12 @@ describe('ort stages', () => {
     const bad: Stage<LazyTensor> = { ...stage, name: 'bad', run: (o, i) => ({ y: o.mulScalar(i.x!, o.shape(i.x!)[0]!), mean: i.x! }) };
     const x = ops.constant(new Float32Array(4), [2, 2]);
     await expect(runStage(ops, bad, { x })).rejects.toThrow(/stage bad: mulScalar by a dynamic size \(class count or batch\); use ops.size\(\)/);
+  });
+
+  it('refuses a disposed input', async () => {
+    const x = ops.constant(new Float32Array(4), [2, 2]);
+    ops.dispose(x);
+    await expect(runStage(ops, stage, { x })).rejects.toThrow(/stage demo: input "x" was disposed/);
   });
 
   it('refuses inputs with different class counts', async () => {
