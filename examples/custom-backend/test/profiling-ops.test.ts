@@ -39,7 +39,7 @@ describe.each(BACKENDS)('profiling backend around %s', (name, create) => {
     const ops = profile(await create());
     const model = (await loadSedModel(resolve(TINY, 'model.pth'), { backend: ops })) as SedModel<unknown>;
     try {
-      const result = await model.segment(golden.image, { classes: golden.classes, resolution: golden.resolution, topK: 8 });
+      const result = await model.segment(golden.image, { classes: golden.classes, resolution: golden.resolution, topK: 8, pooling: 2 }); // case-01: pooling [2, 2]
       let confidentDiffs = 0;
       for (let i = 0; i < golden.labels.length; i++) if (golden.margin[i]! >= 1e-4 && result.labels[i] !== golden.labels[i]) confidentDiffs++;
       expect(confidentDiffs).toBe(0);

@@ -8,7 +8,18 @@
  * The host steps between stages (tokenizing, pre-processing, category early rejection,
  * post-processing) are described in the manifest.
  */
-import { CLIP_PIXEL_MEAN, CLIP_PIXEL_STD, CLIP_PREFIX, float32ToFloat16Array, type SedArchitecture, type SedModel, type Shape, type Stage } from '@sedseg/core';
+import {
+  CLIP_PIXEL_MEAN,
+  CLIP_PIXEL_STD,
+  CLIP_PREFIX,
+  DEFAULT_INFERENCE_POOLING,
+  float32ToFloat16Array,
+  validatePooling,
+  type SedArchitecture,
+  type SedModel,
+  type Shape,
+  type Stage,
+} from '@sedseg/core';
 import { serializeOnnxModel, type OnnxValueInfo } from './onnx/onnx-model.js';
 import type { LazyTensor } from './graph/lazy-tensor.js';
 import { DYNAMIC_SIZES } from './graph/dynamic-sizes.js';
@@ -23,6 +34,8 @@ export interface ExportOptions {
   fp16?: boolean;
   /** Producer version written into the graphs. */
   producerVersion?: string;
+  /** Decoder pooling the decoder graphs compute (default 1, the authors' evaluation setting). */
+  pooling?: number;
 }
 
 export interface ManifestValue {
@@ -53,7 +66,10 @@ export interface StageManifest {
   opset: number;
   weightsDtype: 'float32' | 'float16';
   weightsDigest: string;
+  /** The architecture as inferred (its `decoder_pooling` is the training config's). */
   architecture: SedArchitecture;
+  /** Decoder pooling k×k the decoder graphs compute (k = 1: the authors' evaluation setting). */
+  decoderPooling: number;
   /** Prompt templates the class embeddings (`text` input, [classes, P, D]) are averaged over. */
   templates: readonly string[];
   preprocess: { mean: number[]; std: number[]; resize: 'bilinear, align_corners=false, to R×R' };
@@ -91,7 +107,9 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
   const resolutions = options.resolutions ?? [768];
   const weightType = options.fp16 ? 'float16' : 'float32';
   const arch = model.architecture;
-  const stages = model.stages();
+  const pooling = validatePooling(options.pooling ?? DEFAULT_INFERENCE_POOLING);
+  for (const r of resolutions) validatePooling(pooling, r);
+  const stages = model.stages({ pooling });
   const manifest: StageManifest = {
     format: MANIFEST_FORMAT,
     version: 1,
@@ -99,6 +117,7 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     weightsDtype: weightType,
     weightsDigest: model.weightsDigest,
     architecture: arch,
+    decoderPooling: pooling,
     templates: model.templates,
     preprocess: {
       mean: [...CLIP_PIXEL_MEAN],
@@ -151,7 +170,7 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     const entries: ManifestStage[] = [];
     const emit = (stage: Stage<LazyTensor>, inputs: Record<string, Shape>, name = stage.name): { file: ExportedFile; outputs: Record<string, number[]> } => {
       const traced = ops.traceStage({ ...stage, name }, inputs, { weightType });
-      const bytes = serializeOnnxModel(traced.graph, { opset: OPSET, producerName: 'sedseg', ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}), metadata: { stage: name, resolution: String(r) } });
+      const bytes = serializeOnnxModel(traced.graph, { opset: OPSET, producerName: 'sedseg', ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}), metadata: { stage: name, resolution: String(r), decoder_pooling: String(pooling) } });
       const path = `r${r}/${name}.onnx`;
       entries.push({ name, file: path, bytes: bytes.length, inputs: manifestValues(traced.graph.inputs), outputs: manifestValues(traced.graph.outputs) });
       return { file: { path, bytes }, outputs: traced.outputShapes };

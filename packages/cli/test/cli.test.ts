@@ -48,6 +48,9 @@ describe('sedseg info', () => {
     expect(info.config).toBe(TINY_CONFIG); // found beside the weights
     expect(info.architecture).toEqual(architecture);
     expect(info.format).toBe('pth');
+    expect(info.architecture.decoder_pooling).toEqual([2, 2]); // the training config's
+    expect(info.inference.decoder_pooling).toBe(1); // what segment/dump/export run by default
+    expect(runCli(['info', TINY]).stdout).toMatch(/inference: decoder pooling 1 by default/);
     expect(info.dtypes).toEqual({ float32: 209 });
     expect(info.check).toEqual({ ok: true, missing: [], unexpected: [], misShaped: [] });
     const keys = JSON.parse(readFileSync(resolve(REFERENCE_DIR, 'tiny/keys.json'), 'utf8'));

@@ -63,6 +63,7 @@ describe('sedseg segment: the main job', () => {
     expect(json.classes.reduce((a: number, c: { share: number }) => a + c.share, 0)).toBeCloseTo(1, 6);
     expect(json.backend).toBe('ort'); // the default backend
     expect(json.cer).toBeNull();
+    expect(json.decoder_pooling).toBe(1); // the authors' evaluation setting, whatever config.json says ([2, 2])
     expect(json.model.architecture.image_dims).toEqual([16, 32, 64, 128]);
     expect(json.text_embeddings).toEqual({ cached: 0, encoded: 3 });
     for (const k of ['text', 'image', 'decoder', 'postprocess', 'total']) expect(typeof json.timings_ms[k]).toBe('number');
@@ -77,6 +78,18 @@ describe('sedseg segment: the main job', () => {
     expect(json.text_embeddings).toEqual({ cached: 3, encoded: 0 });
     expect(json.cer.topk).toBe(2);
     expect(json.cer.kept_per_stage).toHaveLength(3);
+  });
+
+  it('--pooling 2 runs the training setting (other labels) and says so; other values are refused', async () => {
+    const out2 = join(work, 'out-pooling2');
+    const r = runCli(['segment', join(images, 'street.png'), ...base, '--classes', 'car, road, person|people', '--out', out2, '--pooling', '2']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out2, 'street.json'), 'utf8')).decoder_pooling).toBe(2);
+    const [a, b] = await Promise.all([join(out, 'street.labels.png'), join(out2, 'street.labels.png')].map((f) => sharp(f).raw().toBuffer()));
+    expect(Buffer.compare(a!, b!)).not.toBe(0);
+    const bad = runCli(['segment', join(images, 'street.png'), ...base, '--classes', 'car', '--out', out2, '--pooling', '3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('sedseg segment: --pooling must be 1 or 2, got "3" (see "sedseg segment --help")');
   });
 
   it('does not overwrite existing outputs without --overwrite', () => {

@@ -54,7 +54,7 @@ export type { Ops, Conv2dOptions, MatmulOptions, Shape } from './ops/ops.js';
 export { normalizeAxis } from './ops/ops.js';
 export type { RgbImage } from './image/rgb-image.js';
 export { assertRgbImage } from './image/rgb-image.js';
-export { preprocessImage, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD } from './image/preprocess.js';
+export { preprocessImage, validateResolution, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD } from './image/preprocess.js';
 export { resizeBilinearPlanes, bilinearTaps } from './image/resize-bilinear.js';
 export { topKSurvivors, maskToIndices } from './model/category-early-rejection.js';
 export { uploadParams, scoped, type ModelParams } from './model/model-params.js';
@@ -82,7 +82,8 @@ export {
 export { encodeTexts, type EncodeTextsOptions } from './model/text-encoder.js';
 export { encodeImage, type ImageFeatures } from './model/image-encoder.js';
 export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/sed-forward.js';
-export { runDecoder, isHostTensor, type DecoderResult, type RunDecoderOptions } from './model/run-decoder.js';
+export { runDecoder, isHostTensor, DECODER_STEP_WEIGHTS, type DecoderResult, type RunDecoderOptions } from './model/run-decoder.js';
+export { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './model/decoder-pooling.js';
 export {
   imageEncoderStage,
   appearanceGuidanceStageOf,
@@ -121,3 +122,4 @@ export { layerNorm2d, type NormWeights } from './model/layer-norm-2d.js';
 export { convNextBlock, type ConvNextBlockWeights } from './model/convnext-block.js';
 export { causalMask } from './model/text-encoder.js';
 export { fnv1a64Hex } from './model/class-embeddings.js';
+export { classEmbeddingKey, tokenizerFingerprint, EMBEDDING_VERSION, type ClassEmbeddingKeyParts } from './model/class-embedding-key.js';

@@ -1,12 +1,12 @@
 /**
  * `exportStageGraphs` (what `sedseg export` writes) loaded in onnxruntime-web (wasm) — a different
  * runtime from the one the graphs were built on — and chained as the manifest says, on the golden
- * inputs of case-01 and case-02: the logits match the reference (float32 weights: the usual
- * tolerance; float16 weights: 1e-2 relative).
+ * inputs of case-01, case-02 (decoder pooling 2) and case-04 (pooling 1, the default): the logits
+ * match the reference (float32 weights: the usual tolerance; float16 weights: 1e-2 relative).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ortWeb from 'onnxruntime-web';
-import { classPrompts, combineClassEmbeddings, SedModel } from '@sedseg/core';
+import { classPrompts, combineClassEmbeddings, preprocessImage, SedModel } from '@sedseg/core';
 import { loadDefaultTokenizer, loadSedModel } from '@sedseg/core/node';
 import { createOrtOps, exportStageGraphs, type LazyTensor, type StageManifest } from '@sedseg/backend-ort';
 import { compareWithGolden, openCase, TINY_MODEL, type CaseName } from './helpers/golden.js';
@@ -18,9 +18,9 @@ interface Exported {
   files: Map<string, Uint8Array>;
 }
 
-async function exportAll(model: SedModel<LazyTensor>, resolutions: number[], fp16: boolean): Promise<Exported> {
+async function exportAll(model: SedModel<LazyTensor>, resolutions: number[], fp16: boolean, pooling?: number): Promise<Exported> {
   const files = new Map<string, Uint8Array>();
-  for await (const f of exportStageGraphs(model, { resolutions, fp16 })) files.set(f.path, f.bytes);
+  for await (const f of exportStageGraphs(model, { resolutions, fp16, ...(pooling !== undefined ? { pooling } : {}) })) files.set(f.path, f.bytes);
   const manifest = JSON.parse(new TextDecoder().decode(files.get('manifest.json'))) as StageManifest;
   return { manifest, files };
 }
@@ -70,6 +70,8 @@ describe('exported ONNX stages in onnxruntime-web (wasm)', () => {
     expect(exp.manifest.templates).toHaveLength(model.templates.length);
     const image = exp.manifest.resolutions['256']!.stages[0]!.inputs[0]!;
     expect(image).toMatchObject({ name: 'image', dims: ['batch', 3, 256, 256] });
+    expect(exp.manifest.decoderPooling).toBe(1); // the default: the authors' evaluation setting
+    expect((await exportAll(model, [64], false, 2)).manifest.decoderPooling).toBe(2);
   });
 
   it('the image encoder graph takes any batch: a batch of two equals two runs of one', async () => {
@@ -150,14 +152,17 @@ describe('exported ONNX stages in onnxruntime-web (wasm)', () => {
   const cases: [CaseName, boolean, number][] = [
     ['case-01', false, 1e-4],
     ['case-02', false, 1e-4],
+    ['case-04', false, 1e-4],
     ['case-01', true, 1e-2],
   ];
   it.each(cases)('%s (fp16 weights: %s) reproduces the golden logits', async (name, fp16, tolerance) => {
     const gcase = await openCase(name);
     try {
       const r = gcase.meta.resolution;
-      const exp = await exportAll(model, [r], fp16);
-      const input = await gcase.tensor('input');
+      // cases without decoder_pooling were made with [2, 2]; case-04 runs the export's default (1)
+      const exp = await exportAll(model, [r], fp16, gcase.meta.decoder_pooling ? undefined : 2);
+      // case-04 stores no input: the host pre-processing (checked against the golden inputs elsewhere)
+      const input = gcase.meta.tensors.input?.stored ? await gcase.tensor('input') : { data: preprocessImage(await gcase.image(), r) };
       const text = await gcase.tensor('text_features');
       const logits = await runExported(exp, r, input.data as Float32Array, { data: text.data as Float32Array, shape: [...text.shape] });
       const cmp = await compareWithGolden(gcase, 'logits', logits, tolerance);

@@ -35,7 +35,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('SedModel on %s', (name
   });
 
   it('segments case-01 like the reference, full path and CER', async () => {
-    const full = await model.segment(image, { classes: gcase.classes, resolution: gcase.meta.resolution });
+    // case-01 was made with the training config's pooling [2, 2]
+    const full = await model.segment(image, { classes: gcase.classes, resolution: gcase.meta.resolution, pooling: 2 });
+    expect(full.pooling).toBe(2);
     expect(full.labels).toHaveLength(image.width * image.height);
     const cmp = await compareLabels(gcase, 'labels', full.labels);
     expect(cmp.differingConfident).toBe(0);
@@ -43,13 +45,40 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('SedModel on %s', (name
     expect(full.textEmbeddings.encoded + full.textEmbeddings.cached).toBe(gcase.classes.length);
     expect(full.keptClasses).toBeUndefined();
 
-    const cer = await model.segment(image, { classes: gcase.classes, resolution: gcase.meta.resolution, topK: 1 });
+    const cer = await model.segment(image, { classes: gcase.classes, resolution: gcase.meta.resolution, topK: 1, pooling: 2 });
     const expected = gcase.meta.stats.cer.top1!;
     expect(cer.keptPerStage).toEqual(expected.kept_per_stage);
     expect(cer.keptClasses).toEqual(expected.kept_final_indices);
     expect(cer.textEmbeddings).toEqual({ cached: gcase.classes.length, encoded: 0 });
     const cerCmp = await compareLabels(gcase, 'cer_top1_labels', cer.labels);
     expect(cerCmp.differing / cerCmp.total).toBeLessThanOrEqual(0.002);
+  });
+
+  it('segments case-04 like the reference with the default decoder pooling (1), whole and in class chunks, with decoder progress', async () => {
+    const c4 = await openCase('case-04');
+    try {
+      const img = await c4.image();
+      const events: { done: number; total: number; detail?: string }[] = [];
+      const full = await model.segment(img, { classes: c4.classes, resolution: c4.meta.resolution, onProgress: (p) => p.phase === 'decoder' && events.push(p) });
+      expect(full.pooling).toBe(1);
+      expect((await compareLabels(c4, 'labels', full.labels)).differingConfident).toBe(0);
+      // progress inside the decoder: from 0 to the total, never backwards, naming the layers
+      expect(events.length).toBeGreaterThan(3);
+      expect(events[0]!.done).toBe(0);
+      expect(events.at(-1)!.done).toBe(events.at(-1)!.total);
+      for (let i = 1; i < events.length; i++) expect(events[i]!.done).toBeGreaterThanOrEqual(events[i - 1]!.done);
+      expect(events.map((e) => e.detail)).toContain('layer 3 of 3');
+      // chunks of 5 classes: pool (the identity) per chunk, attention at every pixel in row bands, merge per chunk
+      const chunked = await model.segment(img, { classes: c4.classes, resolution: c4.meta.resolution, classChunk: 5, topK: 1 });
+      expect(chunked.keptClasses).toEqual(c4.meta.stats.cer.top1!.kept_final_indices);
+      const cmp = await compareLabels(c4, 'cer_top1_labels', chunked.labels);
+      expect(cmp.differing / cmp.total).toBeLessThanOrEqual(0.002);
+      // the training setting gives other labels on this case (the reference: 77.5 % differ)
+      const pooled2 = await model.segment(img, { classes: c4.classes, resolution: c4.meta.resolution, pooling: 2 });
+      expect((await compareLabels(c4, 'labels', pooled2.labels)).differing / img.width / img.height).toBeGreaterThan(0.5);
+    } finally {
+      await c4.close();
+    }
   });
 
   it('encodes only new classes when the vocabulary changes', async () => {
@@ -64,6 +93,8 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('SedModel on %s', (name
     await expect(model.segment(image, { vocabulary: 'ade999' })).rejects.toThrow(/unknown vocabulary "ade999"/);
     await expect(model.segment(image, { classes: ['car'], topK: 0 })).rejects.toThrow(/topK must be a positive integer/);
     await expect(model.segment(image, { classes: ['car'], resolution: 100 })).rejects.toThrow(/multiple of 32/);
+    await expect(model.segment(image, { classes: ['car'], pooling: 0 })).rejects.toThrow(/decoder pooling must be a positive integer/);
+    await expect(model.segment(image, { classes: ['car'], resolution: 96, pooling: 4 })).rejects.toThrow(/decoder pooling 4 does not divide the first decoder map \(6×6/);
   });
 
   // Backends with manual memory management (tfjs) must free every tensor; ort's are garbage collected.

@@ -14,10 +14,11 @@ import { readClassesFile } from '../class-list.js';
 import { readRgbImage } from '../image-io.js';
 import { UsageError } from '../usage-error.js';
 import { positiveInt } from '../positive-int.js';
+import { poolingOption, poolingHelp } from '../pooling-option.js';
 import type { CommandIO } from '../command.js';
 
 export const DUMP_HELP = `Usage: sedseg dump --weights W --image I --classes-file C.json --resolution R --out F.safetensors
-                   [--config FILE] [--topk K]... [--backend NAME] [--overwrite]
+                   [--config FILE] [--pooling 1|2] [--topk K]... [--backend NAME] [--overwrite]
 
 Runs SED on one image and writes every intermediate tensor under the names of the reference
 golden files (input, stem, res2..res5, clip_vis_dense, text_features, corr, corr_embed,
@@ -32,6 +33,7 @@ Options:
   --image I          image file (JPEG, PNG, WebP, TIFF, GIF)
   --classes-file C   JSON array of class names (", " inside a name joins synonyms)
   --resolution R     model input side, a multiple of 32 (the official one is 768)
+${poolingHelp(21)}
   --topk K           also run category early rejection with top-k K (repeatable)
   --backend NAME     ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
   --out F            output .safetensors file
@@ -71,6 +73,7 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
     'classes-file': { type: 'string' },
     resolution: { type: 'string' },
     topk: { type: 'string', multiple: true },
+    pooling: { type: 'string' },
     backend: { type: 'string' },
     out: { type: 'string' },
     overwrite: { type: 'boolean' },
@@ -84,6 +87,7 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
   }
   const resolution = positiveInt(values.resolution as string, '--resolution', 'dump');
   if (resolution % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${resolution}`, 'dump');
+  const pooling = poolingOption(values.pooling as string | undefined, 'dump');
   const topks = ((values.topk as string[] | undefined) ?? []).map((k) => positiveInt(k, '--topk', 'dump'));
   const out = values.out as string;
   if (existsSync(out) && !values.overwrite) throw new SedsegError('E_IO', `${out} exists (use --overwrite to replace it)`);
@@ -115,7 +119,7 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
       ] as const) {
         record(name, { dtype: 'float32', shape: [...ops.shape(t)], data: await ops.read(t) });
       }
-      const full = await model.decode(features, text.embeddings, classes.length, { trace: record });
+      const full = await model.decode(features, text.embeddings, classes.length, { pooling, trace: record });
       const probs = logitsToProbabilities(full.logits!, image.height, image.width);
       record('probs', probs);
       const labels = probabilitiesToLabels(probs);
@@ -124,7 +128,7 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
       record('logits_class_mean', { dtype: 'float32', shape: [classes.length], data: classMeans(full.logits!) });
       record('probs_class_mean', { dtype: 'float32', shape: [classes.length], data: classMeans(probs) });
       for (const k of topks) {
-        const cer = await model.decode(features, text.embeddings, classes.length, { topK: k, trace: record });
+        const cer = await model.decode(features, text.embeddings, classes.length, { topK: k, pooling, trace: record });
         const cerLabels = cerOutputToLabels(cer.output!, image.height, image.width);
         record(`cer_top${k}_labels`, { dtype: 'int32', shape: [image.height, image.width], data: cerLabels });
       }
@@ -137,9 +141,9 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
   const entries = [...tensors.entries()];
   await writeSafetensorsFile(out, entries, {
     infos: entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
-    metadata: { producer: 'sedseg dump', backend: model.backend.name, resolution: String(resolution) },
+    metadata: { producer: 'sedseg dump', backend: model.backend.name, resolution: String(resolution), decoder_pooling: String(pooling) },
     overwrite: Boolean(values.overwrite),
   });
-  io.out(`${out}: ${entries.length} tensors (${classes.length} classes, R=${resolution}, backend ${model.backend.name})`);
+  io.out(`${out}: ${entries.length} tensors (${classes.length} classes, R=${resolution}, decoder pooling ${pooling}, backend ${model.backend.name})`);
   return 0;
 }

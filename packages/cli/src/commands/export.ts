@@ -4,10 +4,11 @@ import { SedsegError } from '@sedseg/core';
 import { loadSedModel, pathExists } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { positiveInt } from '../positive-int.js';
+import { poolingOption, poolingHelp } from '../pooling-option.js';
 import { UsageError } from '../usage-error.js';
 import type { CommandIO } from '../command.js';
 
-export const EXPORT_HELP = `Usage: sedseg export --weights W --out DIR [--resolution R]... [--fp16] [--config FILE] [--overwrite]
+export const EXPORT_HELP = `Usage: sedseg export --weights W --out DIR [--resolution R]... [--pooling 1|2] [--fp16] [--config FILE] [--overwrite]
 
 Writes the SED stages of a checkpoint as standalone ONNX graphs (opset 17, weights inside,
 the class count a dynamic dimension) and a manifest.json saying how to chain them:
@@ -27,6 +28,7 @@ Options:
   --weights W        SED checkpoint (.pth or .safetensors)
   --out DIR          output folder (created; existing files are kept unless --overwrite)
   --resolution R     input side, a multiple of 32 (repeatable; default 768)
+${poolingHelp(21)}
   --fp16             store weights as float16 (half the size; results within 1e-2 relative)
   --config FILE      architecture config (reference config.json layout)
   --overwrite        replace existing files in DIR
@@ -43,6 +45,7 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
     out: { type: 'string' },
     resolution: { type: 'string', multiple: true },
     fp16: { type: 'boolean' },
+    pooling: { type: 'string' },
     overwrite: { type: 'boolean' },
   });
   if (values.help) {
@@ -54,6 +57,7 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   if (values.out === undefined) throw new UsageError('missing --out DIR', 'export');
   const resolutions = ((values.resolution as string[] | undefined) ?? ['768']).map((r) => positiveInt(r, '--resolution', 'export'));
   for (const r of resolutions) if (r % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${r}`, 'export');
+  const pooling = poolingOption(values.pooling as string | undefined, 'export');
   const out = values.out as string;
   if ((await pathExists(out)) && !(await stat(out)).isDirectory()) throw new SedsegError('E_IO', `${out}: exists and is not a folder`);
 
@@ -67,7 +71,7 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   try {
     const manifestPath = join(out, 'manifest.json');
     if (!values.overwrite && (await pathExists(manifestPath))) throw new SedsegError('E_IO', `${manifestPath} exists (use --overwrite to replace the export)`);
-    for await (const file of exportStageGraphs(model, { resolutions, fp16: Boolean(values.fp16) })) {
+    for await (const file of exportStageGraphs(model, { resolutions, pooling, fp16: Boolean(values.fp16) })) {
       const path = join(out, file.path);
       if (!values.overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
       await mkdir(dirname(path), { recursive: true }).catch((e: Error) => {
@@ -85,6 +89,6 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   } finally {
     model.dispose();
   }
-  io.out(`${out}: ${count} graphs + embedding tables + manifest.json, ${(total / 2 ** 20).toFixed(1)} MiB (R=${resolutions.join(', ')}, weights ${values.fp16 ? 'float16' : 'float32'})`);
+  io.out(`${out}: ${count} graphs + embedding tables + manifest.json, ${(total / 2 ** 20).toFixed(1)} MiB (R=${resolutions.join(', ')}, decoder pooling ${pooling}, weights ${values.fp16 ? 'float16' : 'float32'})`);
   return 0;
 }

@@ -1,4 +1,4 @@
-import { architectureFromWeights, countParameters, type SedArchitecture } from '@sedseg/core';
+import { architectureFromWeights, countParameters, DEFAULT_INFERENCE_POOLING, type SedArchitecture } from '@sedseg/core';
 import { findConfig, openWeightsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { formatBytes, formatCount, table } from '../format.js';
@@ -10,6 +10,8 @@ export const INFO_HELP = `Usage: sedseg info WEIGHTS [--config FILE] [--json]
 Shows what a SED checkpoint (.pth or .safetensors) holds: the architecture as inferred from
 tensor shapes, parameter counts per part, dtypes, and any missing, unexpected or mis-shaped keys.
 Exits with code 1 when keys are missing or mis-shaped (the model could not run).
+decoder_pooling is the training config's; segment, dump and export run the decoder with
+pooling ${DEFAULT_INFERENCE_POOLING} (the authors' evaluation setting) unless --pooling says otherwise.
 
 Options:
   --config FILE   architecture config (reference config.json layout) for the sizes that shapes
@@ -61,6 +63,7 @@ export async function infoCommand(argv: string[], io: CommandIO): Promise<number
             config: config?.path ?? null,
             architecture: inferred.architecture,
             origin: inferred.origin,
+            inference: { decoder_pooling: DEFAULT_INFERENCE_POOLING, note: "segment/dump/export default; architecture.decoder_pooling is the training config's" },
             parameters,
             check: { ok: runnable, ...check },
             keys: infos.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype })),
@@ -82,6 +85,9 @@ export async function infoCommand(argv: string[], io: CommandIO): Promise<number
             `(${inferred.origin[k]})`,
           ]),
         ),
+      );
+      io.out(
+        `inference: decoder pooling ${DEFAULT_INFERENCE_POOLING} by default (the authors' evaluation setting; decoder_pooling above is the training config's; --pooling 2 selects it)`,
       );
       io.out('parameters:');
       io.out(

@@ -17,11 +17,12 @@ import { renderOverlay } from '../render/overlay.js';
 import { writeRgbImage } from '../render/write-image.js';
 import { UsageError } from '../usage-error.js';
 import { optionalPositiveInt } from '../positive-int.js';
+import { poolingOption, poolingHelp } from '../pooling-option.js';
 import type { CommandIO } from '../command.js';
 
 export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... --weights W
                       (--classes "a, b, c|d" | --classes-file F.json | --vocabulary NAME)
-                      [--topk K] [--resolution R] [--out DIR] [--format png|json] [--backend NAME]
+                      [--topk K] [--resolution R] [--pooling 1|2] [--out DIR] [--format png|json] [--backend NAME]
                       [--config FILE] [--cache-dir DIR | --no-cache] [--overwrite] [--json] [--threads N]
 
 Segments images for any list of class names with SED. For each image writes, into --out:
@@ -42,6 +43,7 @@ Options:
   --topk K            category early rejection keeping each pixel's top K classes (paper: 8);
                       default: the full decoder on every class
   --resolution R      model input side, a multiple of 32 (default 768, the official one)
+${poolingHelp(22)}
   --out DIR           output folder (default: the current folder; created if missing)
   --format png|json   what to write (default png: label map, overlay and JSON)
   --backend NAME      ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
@@ -107,6 +109,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
     vocabulary: { type: 'string' },
     topk: { type: 'string' },
     resolution: { type: 'string' },
+    pooling: { type: 'string' },
     out: { type: 'string' },
     format: { type: 'string' },
     backend: { type: 'string' },
@@ -129,6 +132,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const topK = optionalPositiveInt(values.topk as string | undefined, '--topk', 'segment');
   const resolution = optionalPositiveInt(values.resolution as string | undefined, '--resolution', 'segment') ?? 768;
   if (resolution % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${resolution}`, 'segment');
+  const pooling = poolingOption(values.pooling as string | undefined, 'segment');
   const threads = optionalPositiveInt(values.threads as string | undefined, '--threads', 'segment');
   const format = (values.format as string | undefined) ?? 'png';
   if (format !== 'png' && format !== 'json') throw new UsageError(`--format must be png or json, got "${format}"`, 'segment');
@@ -198,7 +202,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
       let result: Segmentation;
       try {
         image = await readRgbImage(file);
-        result = await model.segment(image, { classes, resolution, ...(topK !== undefined ? { topK } : {}), onProgress });
+        result = await model.segment(image, { classes, resolution, pooling, ...(topK !== undefined ? { topK } : {}), onProgress });
       } catch (e) {
         bar.clear();
         if (!isSedsegError(e)) throw e;
@@ -231,6 +235,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
         present: present.sort((a, b) => b.share - a.share),
         cer: result.topK !== undefined ? { topk: result.topK, kept_per_stage: result.keptPerStage, kept_classes: result.keptClasses } : null,
         resolution,
+        decoder_pooling: result.pooling,
         model: { weights: values.weights, architecture: model.architecture },
         backend: model.backend.name,
         text_embeddings: result.textEmbeddings,

@@ -9,12 +9,18 @@ import { resizeBilinearPlanes } from './resize-bilinear.js';
 export const CLIP_PIXEL_MEAN: readonly number[] = [122.7709383, 116.7460125, 104.09373615];
 export const CLIP_PIXEL_STD: readonly number[] = [68.5005327, 66.6321579, 70.323163];
 
-/** Returns the 1×3×R×R float32 model input for an RGB image. */
-export function preprocessImage(image: RgbImage, resolution: number): Float32Array {
-  assertRgbImage(image);
+/** Checks a model input side R: a positive multiple of 32 (the encoder downsamples 32×). */
+export function validateResolution(resolution: number): number {
   if (!Number.isInteger(resolution) || resolution < 32 || resolution % 32 !== 0) {
     throw new SedsegError('E_ARGUMENT', `resolution must be a positive multiple of 32, got ${resolution}`);
   }
+  return resolution;
+}
+
+/** Returns the 1×3×R×R float32 model input for an RGB image. */
+export function preprocessImage(image: RgbImage, resolution: number): Float32Array {
+  assertRgbImage(image);
+  validateResolution(resolution);
   const { width: W, height: H, data } = image;
   const chw = new Float32Array(3 * H * W);
   for (let c = 0; c < 3; c++) {

@@ -20,6 +20,11 @@ import { encodeTexts } from './text-encoder.js';
 export interface TextTokenizer {
   /** One row of `contextLength` token ids per text, row-major. */
   tokenize(texts: readonly string[], contextLength?: number): Int32Array;
+  /**
+   * Optional identity of the vocabulary and rules (part of the class-embedding cache key, next to
+   * the ids the tokenizer gives for a few probe texts).
+   */
+  readonly fingerprint?: string;
 }
 
 // ---- stable keys -----------------------------------------------------------------------------

@@ -60,7 +60,19 @@ export interface RunDecoderOptions<T> {
    * values (classes × channels × pixels; default 2^21). Results do not depend on it.
    */
   attentionBandValues?: number;
+  /**
+   * Progress inside the decoder, after each stage run: `done` of `total` class steps, weighted by
+   * the rough cost of a class in each part (`DECODER_STEP_WEIGHTS`); with CER the total shrinks as
+   * classes are rejected. `detail` names the part running ("cost map", "layer 2 of 3").
+   */
+  onProgress?: (done: number, total: number, detail: string) => void;
 }
+
+/**
+ * Relative cost of one class in the decoder input and in decoder layers 1–3 (the per-class stage
+ * times of `bench/sed-speed` on SED-B at R = 768, rounded): weights for progress reports only.
+ */
+export const DECODER_STEP_WEIGHTS = [1, 2, 3, 5] as const;
 
 /** Host results of `runDecoder`. */
 export interface DecoderResult {
@@ -115,6 +127,20 @@ export async function runDecoder<T>(
   if (!(attentionBand > 0)) throw new SedsegError('E_ARGUMENT', `attentionBandValues must be positive, got ${attentionBand}`);
   if (!Number.isInteger(classCount) || classCount < 1) throw new SedsegError('E_ARGUMENT', `class count must be a positive integer, got ${classCount}`);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new SedsegError('E_ARGUMENT', `CER top-k must be a positive integer, got ${topK}`);
+
+  // ---- progress: weighted class steps (see DECODER_STEP_WEIGHTS) ----
+  /** Classes entering the decoder input and layers 1–3; later entries follow the latest known count. */
+  const entering = [classCount, classCount, classCount, classCount];
+  let stepsDone = 0;
+  const stepsTotal = (): number => entering.reduce((sum, n, i) => sum + n * DECODER_STEP_WEIGHTS[i]!, 0);
+  const advance = (part: number, classes: number, share = 1): void => {
+    stepsDone += classes * DECODER_STEP_WEIGHTS[part]! * share;
+    options.onProgress?.(Math.round(stepsDone), stepsTotal(), part === 0 ? 'cost map' : `layer ${part} of 3`);
+  };
+  const enterLayer = (layer: number, classes: number): void => {
+    for (let i = layer + 1; i < entering.length; i++) entering[i] = classes;
+  };
+  options.onProgress?.(0, stepsTotal(), 'cost map');
 
   const live = new Set<T>();
   const keep = <X extends T | undefined>(t: X): X => {
@@ -172,11 +198,12 @@ export async function runDecoder<T>(
     const guidanceAll: [T, T, T] = [keep(g.guidance0!), keep(g.guidance1!), keep(g.guidance2!)];
     const inputStage = decoderInputStageOf(params, { withCorr: trace !== undefined });
     const perChunk: Record<string, T>[] = [];
-    for (const text of textChunks) {
+    for (const [i, text] of textChunks.entries()) {
       const out = await runStage(ops, inputStage, { dense: features.dense, text });
       for (const t of Object.values(out)) keep(t);
       perChunk.push(out);
       drop(text);
+      advance(0, counts[i]!);
     }
     const partsOf = (name: string): T[] => perChunk.map((o) => o[name]!);
     const joined = (name: string, axis: number): T => {
@@ -213,13 +240,19 @@ export async function runDecoder<T>(
     ): Promise<{ features?: ClassChunks<T>; corrGuidance?: ClassChunks<T>; logits?: T }> => {
       const guidance = inputs.guidance[layer]!;
       const perChunk: Record<string, T>[] = [];
+      enterLayer(layer, x.counts.reduce((a, b) => a + b, 0));
       if (x.parts.length === 1) {
         perChunk.push(await runStage(ops, decoderLayerStageOf(params, arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn.parts[0]! }));
         drop(x.parts[0], cgIn.parts[0]);
+        advance(layer + 1, x.counts[0]!);
       } else {
         const poolStage = decoderLayerPoolStageOf(params, arch, layer);
         const pooled: T[] = [];
-        for (const part of x.parts) pooled.push(keep((await runStage(ops, poolStage, { x: part })).pooled!));
+        // the spatial block before pooling is about a quarter of a layer's work, the merge the rest
+        for (const [i, part] of x.parts.entries()) {
+          pooled.push(keep((await runStage(ops, poolStage, { x: part })).pooled!));
+          advance(layer + 1, x.counts[i]!, 0.25);
+        }
         const cut = await classAttentionInBands(layer, pooled, x.counts);
         drop(...pooled);
         const mergeStage = decoderLayerMergeStageOf(params, arch, layer, outputs);
@@ -227,6 +260,7 @@ export async function runDecoder<T>(
           perChunk.push(await runStage(ops, mergeStage, { x: part, attended: cut.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! }));
           // the chunk's inputs are not needed any more: free them as the layer goes
           drop(cut.parts[i], part, cgIn.parts[i]);
+          advance(layer + 1, x.counts[i]!, 0.75);
         }
       }
       for (const out of perChunk) for (const t of Object.values(out)) keep(t);

@@ -13,7 +13,7 @@ import type { SedArchitecture } from '../architecture/sed-architecture.js';
 import { IMAGENET_TEMPLATES } from '../prompts/imagenet-templates.js';
 import { getVocabulary } from '../vocabularies/index.js';
 import type { RgbImage } from '../image/rgb-image.js';
-import { preprocessImage } from '../image/preprocess.js';
+import { preprocessImage, validateResolution } from '../image/preprocess.js';
 import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './class-embeddings.js';
 import type { ImageFeatures } from './image-encoder.js';
 import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './sed-stages.js';
@@ -23,6 +23,8 @@ import { uploadParams, type ModelParams } from './model-params.js';
 import { runDecoder, isHostTensor, type DecoderResult } from './run-decoder.js';
 import { cerOutputToLabels, cerOutputToProbabilities, logitsToLabels, logitsToProbabilities } from './postprocess.js';
 import { WeightsFingerprint } from './weights-fingerprint.js';
+import { classEmbeddingKey } from './class-embedding-key.js';
+import { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './decoder-pooling.js';
 
 export type SedPhase = 'weights' | 'text' | 'image' | 'decoder';
 
@@ -30,6 +32,8 @@ export interface SedProgress {
   phase: SedPhase;
   done: number;
   total: number;
+  /** What `done`/`total` count when it is not obvious (decoder: weighted class steps, e.g. "layer 2 of 3"). */
+  detail?: string;
 }
 
 export interface SedModelLoadOptions<T> {
@@ -59,6 +63,12 @@ export interface SegmentOptions {
   topK?: number;
   /** Model input side R, a multiple of 32 (default 768, the official resolution). */
   resolution?: number;
+  /**
+   * Decoder pooling window k (AvgPool k×k before each class attention). Default 1: the authors'
+   * evaluation setting (`eval.sh`, the paper's numbers); 2 is their training setting (faster, and
+   * what the config files say). See decoder-pooling.ts.
+   */
+  pooling?: number;
   /** Also return the per-class probability maps at image size (T×H×W floats: large). */
   probabilities?: boolean;
   /** Classes per decoder chunk (default: the backend's preference, else 16): bounds memory; results do not depend on it. */
@@ -79,6 +89,8 @@ export interface Segmentation {
   width: number;
   height: number;
   resolution: number;
+  /** Decoder pooling used (see `SegmentOptions.pooling`). */
+  pooling: number;
   classes: string[];
   /** Class index per pixel, row-major H×W. */
   labels: Int32Array;
@@ -125,8 +137,10 @@ export class SedModel<T = unknown> {
     private readonly tokenizer: TextTokenizer,
     readonly templates: readonly string[],
     readonly cache: ClassEmbeddingCache,
-    /** Fingerprint of the text-encoder weights (cache key). */
+    /** Fingerprint of the text-encoder weights. */
     readonly weightsDigest: string,
+    /** Key of this model's class embeddings in the cache (weights, text tower, tokenizer: class-embedding-key.ts). */
+    readonly classEmbeddingKey: string,
     private readonly onProgress?: (progress: SedProgress) => void,
   ) {}
 
@@ -142,13 +156,18 @@ export class SedModel<T = unknown> {
     assertWeightsComplete(inferred.check, weights.source);
     const needed = expectedWeightShapes(inferred.architecture);
     const fingerprint = new WeightsFingerprint();
+    const textDtypes: string[] = [];
     const params = await uploadParams(
       options.backend,
       weights,
       (name) => needed.has(name),
       (done, total) => options.onProgress?.({ phase: 'weights', done, total }),
       (name, values) => {
-        if (weightPart(name) === 'text_encoder') fingerprint.addTensor(name, weights.info(name)!.shape, values);
+        if (weightPart(name) === 'text_encoder') {
+          const info = weights.info(name)!;
+          fingerprint.addTensor(name, info.shape, values);
+          textDtypes.push(info.dtype);
+        }
       },
     );
     return new SedModel(
@@ -160,6 +179,7 @@ export class SedModel<T = unknown> {
       options.templates ?? IMAGENET_TEMPLATES,
       options.cache ?? new ClassEmbeddingCache(),
       fingerprint.digest(),
+      classEmbeddingKey({ weightsDigest: fingerprint.digest(), weightDtypes: textDtypes, architecture: inferred.architecture, tokenizer: options.tokenizer }),
       options.onProgress,
     );
   }
@@ -188,11 +208,11 @@ export class SedModel<T = unknown> {
     this.assertUsable();
     const names = validateClassNames(classes);
     const unique = [...new Set(names)];
-    const cachedNow = await this.cache.lookup(this.weightsDigest, templateSetKey(this.templates), unique);
+    const cachedNow = await this.cache.lookup(this.classEmbeddingKey, templateSetKey(this.templates), unique);
     const progress = onProgress ?? this.onProgress;
     const embeddings = await computeClassEmbeddings(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
       cache: this.cache,
-      weightsDigest: this.weightsDigest,
+      weightsDigest: this.classEmbeddingKey,
       onProgress: (done, total) => progress?.({ phase: 'text', done, total }),
     });
     return { embeddings, cached: cachedNow.size, encoded: unique.length - cachedNow.size };
@@ -221,7 +241,7 @@ export class SedModel<T = unknown> {
    * traces. Decoder layers 0 and 1 give features, corr guidance and their head's logits (for CER);
    * layer 2 gives the final logits.
    */
-  stages(): {
+  stages(options: { pooling?: number } = {}): {
     textEncoder: Stage<T>;
     imageEncoder: Stage<T>;
     appearanceGuidance: Stage<T>;
@@ -229,7 +249,8 @@ export class SedModel<T = unknown> {
     decoderLayers: [Stage<T>, Stage<T>, Stage<T>];
   } {
     this.assertUsable();
-    const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, this.architecture, i, i < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits']);
+    const decoderArch = withDecoderPooling(this.architecture, options.pooling ?? DEFAULT_INFERENCE_POOLING);
+    const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, decoderArch, i, i < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits']);
     return {
       textEncoder: textEncoderStageOf(this.params, this.architecture),
       imageEncoder: imageEncoderStage(this.params, this.architecture),
@@ -255,14 +276,18 @@ export class SedModel<T = unknown> {
     features: ImageFeatures<T>,
     embeddings: Float32Array,
     classCount: number,
-    options: { topK?: number; classChunk?: number; trace?: TraceFn } = {},
+    options: { topK?: number; classChunk?: number; pooling?: number; trace?: TraceFn; onProgress?: (progress: SedProgress) => void } = {},
   ): Promise<DecoderResult> {
     this.assertUsable();
     const ops = this.backend;
     const trace = options.trace;
-    return runDecoder(ops, this.params, this.architecture, features, embeddings, classCount, {
+    const [, , featureSide] = ops.shape(features.dense);
+    const pooling = validatePooling(options.pooling ?? DEFAULT_INFERENCE_POOLING, featureSide! * 32);
+    const onProgress = options.onProgress;
+    return runDecoder(ops, this.params, withDecoderPooling(this.architecture, pooling), features, embeddings, classCount, {
       ...(options.topK !== undefined ? { topK: options.topK } : {}),
       ...(options.classChunk !== undefined ? { classChunk: options.classChunk } : {}),
+      ...(onProgress ? { onProgress: (done: number, total: number, detail: string) => onProgress({ phase: 'decoder', done, total, detail }) } : {}),
       ...(trace
         ? {
             trace: async (name, value) => {
@@ -280,7 +305,8 @@ export class SedModel<T = unknown> {
     this.assertUsable();
     const start = now();
     const classes = SedModel.resolveClasses(options);
-    const resolution = options.resolution ?? 768;
+    const resolution = validateResolution(options.resolution ?? 768);
+    const pooling = validatePooling(options.pooling ?? DEFAULT_INFERENCE_POOLING, resolution);
     if (options.topK !== undefined && (!Number.isInteger(options.topK) || options.topK < 1)) {
       throw new SedsegError('E_ARGUMENT', `topK must be a positive integer, got ${options.topK}`);
     }
@@ -319,13 +345,13 @@ export class SedModel<T = unknown> {
       }
       tImage = now();
       progress?.({ phase: 'image', done: 1, total: 1 });
-      progress?.({ phase: 'decoder', done: 0, total: 1 });
       decoded = await this.decode(features, text.embeddings, classes.length, {
+        pooling,
         ...(options.topK !== undefined ? { topK: options.topK } : {}),
         ...(options.classChunk !== undefined ? { classChunk: options.classChunk } : {}),
         ...(trace ? { trace } : {}),
+        ...(progress ? { onProgress: progress } : {}),
       });
-      progress?.({ phase: 'decoder', done: 1, total: 1 });
     } finally {
       this.disposeFeatures(features);
     }
@@ -349,6 +375,7 @@ export class SedModel<T = unknown> {
       width,
       height,
       resolution,
+      pooling,
       classes,
       labels,
       areas,

@@ -42,6 +42,9 @@ export function describeDumpParity(caseName: CaseName, backend: string): void {
           '--resolution',
           String(gcase.meta.resolution),
           ...gcase.meta.topk.flatMap((k) => ['--topk', String(k)]),
+          // cases without `decoder_pooling` were made with the training config's [2, 2]; a case
+          // at [1, 1] runs without the option: that is the CLI's default
+          ...(gcase.meta.decoder_pooling?.[0] === 1 ? [] : ['--pooling', String(gcase.meta.decoder_pooling?.[0] ?? 2)]),
           '--backend',
           backend,
           '--out',

@@ -14,7 +14,7 @@ export const REFERENCE_DIR = resolve(REPO_ROOT, '../shared/reference');
 export const TINY_DIR = resolve(REFERENCE_DIR, 'tiny');
 export const TINY_MODEL = resolve(TINY_DIR, 'model.pth');
 export const TINY_CONFIG = resolve(TINY_DIR, 'config.json');
-export const CASE_NAMES = ['case-01', 'case-02', 'case-03'] as const;
+export const CASE_NAMES = ['case-01', 'case-02', 'case-03', 'case-04'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 export interface GoldenTensorMeta {
@@ -32,6 +32,8 @@ export interface CaseMeta {
   num_classes: number;
   topk: number[];
   class_subset: number[];
+  /** Decoder pooling the case was made with; absent = the training config's [2, 2]. */
+  decoder_pooling?: [number, number];
   tensors: Record<string, GoldenTensorMeta>;
   stats: { cer: Record<string, { kept_per_stage: number[]; kept_final_indices: number[] }> };
 }
