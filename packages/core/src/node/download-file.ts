@@ -108,7 +108,12 @@ function startsLikeCheckpoint(head: Uint8Array): boolean {
   return n >= 2n && n <= 100_000_000n;
 }
 
-function hexPreview(head: Uint8Array): string {
+/** The first bytes for a message: quoted when they are text (an error message), else hex. */
+function preview(head: Uint8Array): string {
+  const first = head.subarray(0, 40);
+  if (first.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d)) {
+    return `"${new TextDecoder().decode(first).replace(/\s+/g, ' ').trim()}${head.length > 40 ? '...' : ''}"`;
+  }
   return [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
@@ -308,11 +313,12 @@ async function attempt(a: Attempt): Promise<void> {
         continue;
       }
       append = true;
-      total = range.total;
+      const length = header(res, 'content-length');
+      total = range.total ?? (length !== undefined && /^\d+$/.test(length) ? have + Number(length) : undefined);
     } else {
       if (!startsLikeCheckpoint(headBytes)) {
         res.destroy();
-        const what = headBytes.length === 0 ? 'an empty response' : `data starting with ${hexPreview(headBytes)}`;
+        const what = headBytes.length === 0 ? 'an empty response' : `data starting with ${preview(headBytes)}`;
         throw new Failure('E_FORMAT', `the server sent ${what}${contentType ? ` (${contentType})` : ''}, not a checkpoint${at()}`, false);
       }
       const length = header(res, 'content-length');
