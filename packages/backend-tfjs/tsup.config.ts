@@ -3,7 +3,11 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: { index: 'src/index.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  // tfjs-core's declarations use the global `Long` of @types/long (a dependency of tfjs-core)
+  // without referencing it: a consumer whose tsconfig lists `types` and checks library
+  // declarations (skipLibCheck: false) fails with "Cannot find name 'Long'" unless our
+  // declarations pull it in.
+  dts: { banner: '/// <reference types="long" />' },
   sourcemap: true,
   clean: true,
   target: 'es2022',

@@ -104,6 +104,7 @@ async function loadPlatform(platform: ResolvedTfjsPlatform, options: LoadTfjsOpt
   try {
     if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') returned false`);
     await tf.ready();
+    if (backend === 'cpu') quietCpuBanner(tf);
   } catch (e) {
     if (e instanceof SedsegError) throw e;
     throw new SedsegError(
@@ -113,6 +114,18 @@ async function loadPlatform(platform: ResolvedTfjsPlatform, options: LoadTfjsOpt
     );
   }
   return { tf, backend: tf.getBackend(), platform };
+}
+
+/**
+ * The pure-JS cpu backend prints a banner in Node on its first tensor ("Hi, looks like you are
+ * running TensorFlow.js in Node.js … install our node backend"): noise in a library's or a
+ * CLI's output, and the 'auto' platform already tries tfjs-node first (`platform` says which ran).
+ * The banner is the only thing its `firstUse` flag does, so it is cleared without touching `PROD`
+ * (which would also turn off tfjs's debug checks).
+ */
+function quietCpuBanner(tf: TfjsNamespace): void {
+  const backend = tf.backend() as unknown as { firstUse?: boolean };
+  if (backend.firstUse === true) backend.firstUse = false;
 }
 
 /** Imports an optional peer; a missing package becomes a SedsegError naming what to install. */

@@ -88,4 +88,17 @@ describe('@sedseg/core as an installed package', () => {
     const typeRoots = ['--typeRoots', resolve(REPO_ROOT, 'node_modules/@types')];
     execFileSync(process.execPath, [tsc, ...args, ...typeRoots, 'types.mts', 'types.cts'], { cwd: app, encoding: 'utf8' });
   });
+
+  it('resolves @sedseg/core/node under the older moduleResolution node10 too (typesVersions)', () => {
+    const app = join(work, 'app');
+    writeFileSync(join(app, 'types10.ts'), TYPES(`import core = require('@sedseg/core');\nimport node = require('@sedseg/core/node');`));
+    const tsc = resolve(REPO_ROOT, 'node_modules/typescript/bin/tsc');
+    const args = ['--noEmit', '--strict', '--module', 'commonjs', '--moduleResolution', 'node10', '--target', 'es2022', '--types', 'node'];
+    const typeRoots = ['--typeRoots', resolve(REPO_ROOT, 'node_modules/@types')];
+    execFileSync(process.execPath, [tsc, ...args, ...typeRoots, 'types10.ts'], { cwd: app, encoding: 'utf8' });
+  });
+
+  it('the tarball holds the licence', () => {
+    expect(existsSync(join(work, 'app', 'node_modules', '@sedseg', 'core', 'LICENSE'))).toBe(true);
+  });
 });
