@@ -1,8 +1,9 @@
-/** Writes an RGB image to a file with sharp. */
+/** Encodes RGB images with sharp and writes them to files. */
 
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { SedsegError, assertRgbImage, type RgbImage } from '@sedseg/core';
+import { writeFileAtomic } from '../atomic-write.js';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
@@ -18,24 +19,40 @@ export function imageFormatForPath(path: string): ImageFormat {
 }
 
 /**
- * Encodes `image` (8-bit RGB) and writes it to `path`, overwriting it: `format` if given, else by
- * extension (see {@link imageFormatForPath}). PNG: lossless (zlib level 6); JPEG: quality 90 (4:2:0);
- * WebP: quality 90 (lossy). The parent folder must exist. Errors are `SedsegError`s: `E_ARGUMENT`
- * for a malformed image, `E_IO` when the file cannot be written.
+ * Encodes `image` (8-bit RGB) as `format`. PNG: lossless (zlib level 6); JPEG: quality 90
+ * (4:2:0); WebP: quality 90 (lossy). `E_ARGUMENT` for a malformed image, `E_FORMAT` when the
+ * encoder fails.
  */
-export async function writeRgbImage(path: string, image: RgbImage, format?: ImageFormat): Promise<void> {
+export async function encodeRgbImage(image: RgbImage, format: ImageFormat): Promise<Buffer> {
   assertRgbImage(image);
-  const fmt = format ?? imageFormatForPath(path);
   const { width, height, data } = image;
   const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let pipeline = sharp(input, { raw: { width, height, channels: 3 }, limitInputPixels: false });
-  if (fmt === 'jpeg') pipeline = pipeline.jpeg({ quality: 90 });
-  else if (fmt === 'webp') pipeline = pipeline.webp({ quality: 90 });
+  if (format === 'jpeg') pipeline = pipeline.jpeg({ quality: 90 });
+  else if (format === 'webp') pipeline = pipeline.webp({ quality: 90 });
   else pipeline = pipeline.png({ compressionLevel: 6 });
   try {
-    await pipeline.toFile(path);
+    return await pipeline.toBuffer();
   } catch (e) {
     const why = ((e as Error).message ?? String(e)).split('\n')[0];
-    throw new SedsegError('E_IO', `${path}: cannot write ${fmt.toUpperCase()} image (${why})`, { cause: e });
+    throw new SedsegError('E_FORMAT', `cannot encode a ${width}×${height} ${format.toUpperCase()} image (${why})`, { cause: e });
   }
+}
+
+/**
+ * Encodes `image` and writes it to `path`, replacing what is there: `format` if given, else by
+ * extension (see {@link imageFormatForPath}). Written through a temporary file in the same
+ * folder, so `path` never holds half an image. The parent folder must exist. Errors are
+ * `SedsegError`s: `E_ARGUMENT` for a malformed image, `E_IO` when the file cannot be written.
+ */
+export async function writeRgbImage(path: string, image: RgbImage, format?: ImageFormat): Promise<void> {
+  const fmt = format ?? imageFormatForPath(path);
+  let bytes: Buffer;
+  try {
+    bytes = await encodeRgbImage(image, fmt);
+  } catch (e) {
+    if (e instanceof SedsegError && e.code === 'E_FORMAT') throw new SedsegError('E_IO', `${path}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  await writeFileAtomic(path, bytes, { overwrite: true });
 }
