@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import { describeFileType } from './file-type.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif']);
 
@@ -65,10 +66,11 @@ async function expandGlob(pattern: string): Promise<string[] | undefined> {
 }
 
 /**
- * Expands the command's image arguments: a file is taken as is (its content is checked when
- * decoded), a directory gives the images directly inside it (by extension, not hidden, sorted), a pattern
- * (`*` and `?` within names, `**` for any depth of folders; for shells that do not expand
- * globs) gives the files it matches. Arguments that give nothing are reported, not fatal.
+ * Expands the command's image arguments: a regular file is taken as is (its content is checked
+ * when decoded; a FIFO, socket or device is refused: reading it would block), a directory
+ * gives the images directly inside it (by extension, not hidden, sorted), a pattern (`*` and
+ * `?` within names, `**` for any depth of folders; for shells that do not expand globs) gives
+ * the files it matches. Arguments that give nothing are reported, not fatal.
  */
 export async function expandImageInputs(args: readonly string[]): Promise<{ files: string[]; problems: InputProblem[] }> {
   const files: string[] = [];
@@ -90,10 +92,22 @@ export async function expandImageInputs(args: readonly string[]): Promise<{ file
       continue;
     }
     if (info.isDirectory()) {
-      // hidden files (e.g. macOS "._" resource forks) are not images
-      const names = (await readdir(arg)).filter((n) => !n.startsWith('.') && IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
-      if (names.length === 0) problems.push({ input: arg, message: `${arg}: the folder holds no images (${[...IMAGE_EXTENSIONS].join(' ')})` });
-      files.push(...names.map((n) => join(arg, n)));
+      // hidden files (e.g. macOS "._" resource forks) are not images; nor are folders named like one
+      const found = (await readdir(arg, { withFileTypes: true }))
+        .filter((e) => !e.name.startsWith('.') && !e.isDirectory() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      if (found.length === 0) problems.push({ input: arg, message: `${arg}: the folder holds no images (${[...IMAGE_EXTENSIONS].join(' ')})` });
+      for (const e of found) {
+        const path = join(arg, e.name);
+        // symbolic links are followed when read; FIFOs, sockets and devices would block or never end
+        if (e.isFIFO() || e.isSocket() || e.isCharacterDevice() || e.isBlockDevice()) {
+          problems.push({ input: path, message: `${path}: ${e.isFIFO() ? 'a FIFO (named pipe)' : e.isSocket() ? 'a socket' : 'a device'}, not an image file` });
+        } else {
+          files.push(path); // a file, or a link or entry of unknown type: checked when read
+        }
+      }
+    } else if (!info.isFile()) {
+      problems.push({ input: arg, message: `${arg}: ${describeFileType(info)}, not an image file` });
     } else {
       files.push(arg);
     }

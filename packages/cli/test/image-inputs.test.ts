@@ -1,4 +1,5 @@
 /** How `sedseg segment` expands its image arguments: files, folders and glob patterns. */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,20 @@ describe('image inputs', () => {
       `${join(root, '*.gif')}: no file matches`,
       `${join(root, 'nope', '*.png')}: no such folder for the pattern`,
       `${join(root, 'missing.png')}: cannot open (no such file)`,
+    ]);
+  });
+
+  const hasMkfifo = process.platform !== 'win32' && spawnSync('sh', ['-c', 'command -v mkfifo']).status === 0;
+  it.skipIf(!hasMkfifo)('refuses FIFOs, named or in a folder, without opening them (reading one would block)', async () => {
+    const dir = join(root, 'pipes');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'ok.png'), 'x');
+    expect(spawnSync('mkfifo', [join(dir, 'pipe.png'), join(root, 'named.jpg')]).status).toBe(0);
+    const { files, problems } = await expandImageInputs([dir, join(root, 'named.jpg')]);
+    expect(files).toEqual([join(dir, 'ok.png')]);
+    expect(problems.map((p) => p.message)).toEqual([
+      `${join(dir, 'pipe.png')}: a FIFO (named pipe), not an image file`,
+      `${join(root, 'named.jpg')}: a FIFO (named pipe), not an image file`,
     ]);
   });
 });

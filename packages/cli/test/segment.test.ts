@@ -57,7 +57,9 @@ describe('sedseg segment: the main job', () => {
     expect([labels.width, labels.height]).toEqual([64, 48]);
     expect(labels.isPalette).toBe(true);
     const overlay = await sharp(join(out, 'street.overlay.png')).metadata();
-    expect([overlay.width, overlay.height, overlay.channels]).toEqual([64, 48, 3]);
+    // the image, plus a legend panel whose size is the overlay's business
+    expect([overlay.height, overlay.channels]).toEqual([48, 3]);
+    expect(overlay.width).toBeGreaterThanOrEqual(64);
     const json = JSON.parse(readFileSync(join(out, 'street.json'), 'utf8'));
     expect(json.classes.map((c: { name: string }) => c.name)).toEqual(['car', 'road', 'person, people']);
     expect(json.classes.reduce((a: number, c: { share: number }) => a + c.share, 0)).toBeCloseTo(1, 6);

@@ -1,36 +1,51 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import { constants, existsSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
-import { isSedsegError, SedModel, SedsegError, type RgbImage, type Segmentation, type SedProgress } from '@sedseg/core';
+import { join } from 'node:path';
+import { isSedsegError, SedModel, SedsegError, type Segmentation, type SedProgress } from '@sedseg/core';
 import { loadSedModel } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
+import { entryExists } from '../atomic-write.js';
 import { backendName, createBackend, BACKEND_NAMES, DEFAULT_BACKEND } from '../backends.js';
 import { defaultCacheDir } from '../cache-dir.js';
 import { parseClassesOption } from '../class-args.js';
+import { displayClassName } from '../class-display.js';
 import { readClassesFile } from '../class-list.js';
 import { expandImageInputs, type InputProblem } from '../image-inputs.js';
-import { readRgbImage } from '../image-io.js';
+import { readImageFile, type DecodedImage } from '../image-io.js';
+import { checkOutputDir, createOutputDir } from '../output-dir.js';
+import { outputNames } from '../output-names.js';
+import { OutputSet } from '../output-set.js';
+import { DEFAULT_MAX_PIXELS, HARD_MAX_PIXELS, maxPixelsOption } from '../pixel-limit.js';
 import { formatSeconds, ProgressBar } from '../progress.js';
 import { classPalette } from '../render/palette.js';
 import { labelMapPng } from '../render/png-encode.js';
 import { renderOverlay } from '../render/overlay.js';
-import { writeRgbImage } from '../render/write-image.js';
+import { encodeRgbImage } from '../render/write-image.js';
+import { DEFAULT_MAX_RESOLUTION, DEFAULT_RESOLUTION, HARD_MAX_RESOLUTION, resolutionOptions } from '../resolution-option.js';
+import { MAX_THREADS, threadsOption } from '../threads-option.js';
 import { UsageError } from '../usage-error.js';
 import { optionalPositiveInt } from '../positive-int.js';
 import { poolingOption, poolingHelp } from '../pooling-option.js';
+import { precheckWeightsFile } from '../weights-precheck.js';
 import type { CommandIO } from '../command.js';
 
 export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... --weights W
                       (--classes "a, b, c|d" | --classes-file F.json | --vocabulary NAME)
                       [--topk K] [--resolution R] [--pooling 1|2] [--out DIR] [--format png|json] [--backend NAME]
                       [--config FILE] [--cache-dir DIR | --no-cache] [--overwrite] [--json] [--threads N]
+                      [--strict] [--max-pixels N] [--max-resolution R]
 
 Segments images for any list of class names with SED. For each image writes, into --out:
   <name>.labels.png   label map at the image size: a palette PNG whose pixel values are class
                       indices (16-bit grayscale when there are more than 256 classes)
   <name>.overlay.png  the image blended with the class colours, with a legend of the classes present
-  <name>.json         classes, share of pixels per class, classes kept by CER, model, backend, timings
+  <name>.json         classes, share of pixels per class, classes kept by CER, model, backend, timings,
+                      warnings about the image's data
 With --format json only the JSON is written (it then also holds the label map, run-length encoded).
+<name> is the image's file name without its extension (shots/photo.jpg → photo). Inputs that would
+share a <name> keep their extension (photo.jpg, photo.png → photo.jpg.*, photo.png.*); inputs that
+still would (a/photo.jpg, b/photo.jpg) are named by their path from the folder they have in common,
+"/" written "_" (a_photo.jpg.*, b_photo.jpg.*). Names are compared ignoring case.
+Each file is written under a temporary name and moved into place once all of an image's outputs
+are written: a failure leaves none of that image's outputs behind.
 
 Classes:
   --classes "car, road, person|people"   commas separate classes, "|" joins synonyms of one class
@@ -42,22 +57,35 @@ Options:
   --config FILE       architecture config (default: <name>.config.json or config.json beside W)
   --topk K            category early rejection keeping each pixel's top K classes (paper: 8);
                       default: the full decoder on every class
-  --resolution R      model input side, a multiple of 32 (default 768, the official one)
+  --resolution R      model input side, a multiple of 32 (default ${DEFAULT_RESOLUTION}, the official one), at most
+                      --max-resolution
+  --max-resolution R  the largest --resolution accepted (default ${DEFAULT_MAX_RESOLUTION}, at most ${HARD_MAX_RESOLUTION}): memory grows
+                      with R², and R = 4096 took over 6 GB
 ${poolingHelp(22)}
-  --out DIR           output folder (default: the current folder; created if missing)
+  --out DIR           output folder (default: the current folder; created if missing, after every
+                      check has passed; /proc, /sys and other kernel filesystems are refused)
   --format png|json   what to write (default png: label map, overlay and JSON)
   --backend NAME      ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
-  --threads N         compute threads of the ort backend (default: one per core; tfjs ignores it)
+  --threads N         compute threads of the ort backend (default: one per core; tfjs ignores it);
+                      more than the CPUs is lowered to their number, more than ${MAX_THREADS} is refused
+  --max-pixels N      the largest image accepted, in pixels (width × height, read from the header
+                      before decoding); N or NM for megapixels (default ${DEFAULT_MAX_PIXELS / 1e6}M, at most ${HARD_MAX_PIXELS / 1e6}M)
+  --strict            an image with corrupt data the decoder can work around (a damaged JPEG scan)
+                      fails; by default it is segmented with a warning (stderr and the JSON)
   --cache-dir DIR     class-embedding cache (default: ${defaultCacheDir()})
   --no-cache          do not read or write the class-embedding cache
-  --overwrite         replace existing output files
+  --overwrite         replace existing outputs (any entry at an output path: a symbolic link is
+                      replaced, never written through; without --overwrite nothing is replaced)
   --json              one JSON line per image and a summary line on stdout (for scripts)
   -h, --help          show this help
 
 Inputs: image files, folders (the images directly inside) and quoted patterns ("shots/*.png",
-"data/**/*.jpg": * and ? within names, ** for any depth of folders).
-Images may be JPEG, PNG, WebP, TIFF, GIF or AVIF of any size; EXIF orientation is honoured,
-alpha is ignored. A bad image is reported and the others are still segmented (exit code 1).
+"data/**/*.jpg": * and ? within names, ** for any depth of folders). FIFOs, sockets and devices
+are refused.
+Images may be JPEG, PNG, WebP, TIFF, GIF or AVIF; EXIF orientation is honoured, alpha is ignored.
+A bad image (unreadable, too large, or not written) is reported and the others are still
+segmented (exit code 1).
+On a terminal, a progress line on stderr shows the image, the model's phase and the overall ETA.
 
 Examples:
   sedseg segment photo.jpg --weights sed_model_base.pth --vocabulary ade150
@@ -82,23 +110,13 @@ interface Outputs {
   json: string;
 }
 
-function outputsFor(file: string, outDir: string, format: 'png' | 'json'): Outputs {
-  const stem = basename(file, extname(file));
+function outputsFor(name: string, outDir: string, format: 'png' | 'json'): Outputs {
   return format === 'png'
-    ? { labels: join(outDir, `${stem}.labels.png`), overlay: join(outDir, `${stem}.overlay.png`), json: join(outDir, `${stem}.json`) }
-    : { json: join(outDir, `${stem}.json`) };
+    ? { labels: join(outDir, `${name}.labels.png`), overlay: join(outDir, `${name}.overlay.png`), json: join(outDir, `${name}.json`) }
+    : { json: join(outDir, `${name}.json`) };
 }
 
-async function prepareOutDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'not writable' : code === 'ENOTDIR' || code === 'EEXIST' ? 'not a folder' : (e as Error).message;
-    throw new SedsegError('E_IO', `${dir}: cannot write outputs there (${why})`);
-  }
-}
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 export async function segmentCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('segment', argv, {
@@ -109,11 +127,14 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
     vocabulary: { type: 'string' },
     topk: { type: 'string' },
     resolution: { type: 'string' },
+    'max-resolution': { type: 'string' },
     pooling: { type: 'string' },
     out: { type: 'string' },
     format: { type: 'string' },
     backend: { type: 'string' },
     threads: { type: 'string' },
+    'max-pixels': { type: 'string' },
+    strict: { type: 'boolean' },
     'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' },
     overwrite: { type: 'boolean' },
@@ -130,61 +151,66 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   if (classSources.length === 0) throw new UsageError('no classes: give --classes, --classes-file or --vocabulary', 'segment');
   if (classSources.length > 1) throw new UsageError(`give only one of --classes, --classes-file, --vocabulary (got ${classSources.map((s) => `--${s}`).join(' and ')})`, 'segment');
   const topK = optionalPositiveInt(values.topk as string | undefined, '--topk', 'segment');
-  const resolution = optionalPositiveInt(values.resolution as string | undefined, '--resolution', 'segment') ?? 768;
-  if (resolution % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${resolution}`, 'segment');
+  const resolution = resolutionOptions(values.resolution as string | undefined, values['max-resolution'] as string | undefined, 'segment');
   const pooling = poolingOption(values.pooling as string | undefined, 'segment');
-  const threads = optionalPositiveInt(values.threads as string | undefined, '--threads', 'segment');
+  const threads = threadsOption(values.threads as string | undefined, 'segment');
+  const maxPixels = maxPixelsOption(values['max-pixels'] as string | undefined, 'segment');
+  const strict = Boolean(values.strict);
   const format = (values.format as string | undefined) ?? 'png';
   if (format !== 'png' && format !== 'json') throw new UsageError(`--format must be png or json, got "${format}"`, 'segment');
   if (values['no-cache'] && values['cache-dir'] !== undefined) throw new UsageError('--no-cache and --cache-dir contradict each other', 'segment');
   const backend = backendName(values.backend as string | undefined, 'segment');
   const json = Boolean(values.json);
+  const overwrite = Boolean(values.overwrite);
+  const weights = values.weights as string;
 
   let classes: string[];
   if (values.classes !== undefined) classes = parseClassesOption(values.classes as string, 'segment');
   else if (values['classes-file'] !== undefined) classes = await readClassesFile(values['classes-file'] as string);
   else classes = SedModel.resolveClasses({ vocabulary: values.vocabulary as string });
+  const shown = classes.map(displayClassName);
 
-  // ---- inputs and outputs, checked before the (slow) model load -------------------------------
+  // ---- inputs, weights and outputs: all checked before anything is created or loaded ----------
   const { files, problems } = await expandImageInputs(positionals);
-  const failures: InputProblem[] = [...problems];
+  if (files.length === 0) throw new SedsegError('E_IO', problems.map((p) => p.message).join('; ') || 'no image to segment');
+  await precheckWeightsFile(weights);
   const outDir = (values.out as string | undefined) ?? '.';
-  const plan = files.map((file) => ({ file, outputs: outputsFor(file, outDir, format) }));
-  const byJson = new Map<string, string>();
-  for (const p of plan) {
-    const clash = byJson.get(resolve(p.outputs.json));
-    if (clash) throw new SedsegError('E_ARGUMENT', `${clash} and ${p.file} would write the same outputs in ${outDir} (segment them into different --out folders)`);
-    byJson.set(resolve(p.outputs.json), p.file);
-  }
-  if (!values.overwrite) {
+  const outDirCheck = await checkOutputDir(outDir);
+  const cacheDir = values['no-cache'] ? undefined : ((values['cache-dir'] as string | undefined) ?? join(defaultCacheDir(), 'class-embeddings'));
+  // the cache folder is created when first written: /proc and the like would hang that mkdir
+  if (cacheDir !== undefined) await checkOutputDir(cacheDir, 'the class-embedding cache', { writable: false });
+  const names = outputNames(files);
+  const plan = files.map((file, i) => ({ file, outputs: outputsFor(names[i]!, outDir, format) }));
+  if (!overwrite && outDirCheck.exists) {
     for (const p of plan) {
       for (const out of Object.values(p.outputs)) {
-        if (existsSync(out)) throw new SedsegError('E_IO', `${out} exists (use --overwrite to replace it)`);
+        if (await entryExists(out)) throw new SedsegError('E_IO', `${out} exists (use --overwrite to replace it)`);
       }
     }
   }
-  const report = (problem: InputProblem): void => {
-    failures.push(problem);
-    if (json) io.out(JSON.stringify({ event: 'error', input: problem.input, message: problem.message }));
-    else io.err(`sedseg segment: ${problem.message}`);
+
+  const bar = new ProgressBar();
+  const failures: InputProblem[] = [...problems];
+  const say = (line: string): void => {
+    bar.clear();
+    io.out(line);
   };
-  if (plan.length === 0) throw new SedsegError('E_IO', problems.map((p) => p.message).join('; ') || 'no image to segment');
-  for (const p of problems) {
-    if (json) io.out(JSON.stringify({ event: 'error', input: p.input, message: p.message }));
-    else io.err(`sedseg segment: ${p.message}`);
-  }
-  await prepareOutDir(outDir);
+  const tell = (line: string): void => {
+    bar.clear();
+    io.err(line);
+  };
+  const announce = (problem: InputProblem): void => {
+    if (json) say(JSON.stringify({ event: 'error', input: problem.input, message: problem.message }));
+    else tell(`sedseg segment: ${problem.message}`);
+  };
+  for (const p of problems) announce(p);
+  if (threads?.notice !== undefined) tell(`sedseg segment: ${threads.notice}`);
 
   // ---- model ---------------------------------------------------------------------------------
-  const bar = new ProgressBar();
   const t0 = performance.now();
-  const ops = await createBackend(backend, 'segment', threads !== undefined ? { threads } : {});
-  const cacheDir = values['no-cache'] ? undefined : ((values['cache-dir'] as string | undefined) ?? join(defaultCacheDir(), 'class-embeddings'));
-  const onProgress = (p: SedProgress): void => {
-    if (p.phase === 'text' && p.total > 0) bar.update('encoding class names', p.done, p.total);
-    if (p.phase === 'weights') bar.update('loading weights', p.done, p.total);
-  };
-  const model = await loadSedModel(values.weights as string, {
+  const ops = await createBackend(backend, 'segment', threads !== undefined ? { threads: threads.threads } : {});
+  const onProgress = (p: SedProgress): void => bar.report(p);
+  const model = await loadSedModel(weights, {
     backend: ops,
     onProgress,
     ...(values.config !== undefined ? { configPath: values.config as string } : {}),
@@ -192,65 +218,85 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   });
   bar.clear();
   const palette = classPalette(classes.length);
-  let done = 0;
+  let segmented = 0;
   let cachedEmbeddings: number | undefined;
   try {
-    for (const { file, outputs } of plan) {
-      if (!json) bar.update('segmenting', done, plan.length);
+    await createOutputDir(outDirCheck);
+    for (const [index, { file, outputs }] of plan.entries()) {
+      bar.startImage(index, plan.length);
       const started = performance.now();
-      let image: RgbImage;
+      const written = new OutputSet({ overwrite });
+      let decoded: DecodedImage;
       let result: Segmentation;
+      let record: Record<string, unknown> & { present: { index: number; name: string; share: number }[]; timings_ms: Record<string, number> & { total: number } };
       try {
-        image = await readRgbImage(file);
+        decoded = await readImageFile(file, { maxPixels, strict });
+        if (decoded.warnings.length > 0) {
+          tell(`sedseg segment: warning: ${file}: bad image data, segmented anyway (the decoder warned: ${decoded.warnings.join('; ')}); --strict refuses such images`);
+        }
+        const { image, warnings } = decoded;
         result = await model.segment(image, { classes, resolution, pooling, ...(topK !== undefined ? { topK } : {}), onProgress });
+        if (outputs.labels) await written.add(outputs.labels, labelMapPng(result.labels, image.width, image.height, palette, classes.length).bytes);
+        if (outputs.overlay) await written.add(outputs.overlay, await encodeRgbImage(renderOverlay(image, result.labels, classes, result.areas, { palette }), 'png'));
+        const areas = result.areas;
+        const total = performance.now() - started;
+        const present = areas.map((share, i) => ({ index: i, name: classes[i]!, share })).filter((c) => c.share > 0);
+        record = {
+          image: file,
+          width: image.width,
+          height: image.height,
+          warnings,
+          classes: classes.map((name, i) => ({
+            index: i,
+            name,
+            color: Array.from(palette.subarray(i * 3, i * 3 + 3)),
+            share: areas[i]!,
+            pixels: Math.round(areas[i]! * image.width * image.height),
+          })),
+          present: present.sort((a, b) => b.share - a.share),
+          cer: result.topK !== undefined ? { topk: result.topK, kept_per_stage: result.keptPerStage, kept_classes: result.keptClasses } : null,
+          resolution,
+          decoder_pooling: result.pooling,
+          model: { weights, architecture: model.architecture },
+          backend: model.backend.name,
+          text_embeddings: result.textEmbeddings,
+          timings_ms: { ...result.timings, read_write: total - result.timings.total, total },
+          outputs,
+          ...(format === 'json' ? { labels: { encoding: 'rle-row-major', data: runLengths(result.labels) } } : {}),
+        };
+        await written.add(outputs.json, `${JSON.stringify(record, null, 2)}\n`);
+        await written.commit();
       } catch (e) {
-        bar.clear();
+        await written.abort();
+        bar.finishImage();
         if (!isSedsegError(e)) throw e;
-        report({ input: file, message: e.message });
-        done++;
+        const problem = { input: file, message: e.message };
+        failures.push(problem);
+        announce(problem);
         continue;
       }
+      bar.finishImage();
+      segmented++;
       cachedEmbeddings ??= result.textEmbeddings.cached;
-      if (outputs.labels) {
-        const png = labelMapPng(result.labels, image.width, image.height, palette, classes.length);
-        await writeFile(outputs.labels, png.bytes);
-      }
-      if (outputs.overlay) {
-        await writeRgbImage(outputs.overlay, renderOverlay(image, result.labels, classes, result.areas, { palette }));
-      }
-      const total = performance.now() - started;
-      const timings = { ...result.timings, read_write: total - result.timings.total, total };
-      const present = result.areas.map((share, index) => ({ index, name: classes[index]!, share })).filter((c) => c.share > 0);
-      const record = {
-        image: file,
-        width: image.width,
-        height: image.height,
-        classes: classes.map((name, index) => ({
-          index,
-          name,
-          color: Array.from(palette.subarray(index * 3, index * 3 + 3)),
-          share: result.areas[index]!,
-          pixels: Math.round(result.areas[index]! * image.width * image.height),
-        })),
-        present: present.sort((a, b) => b.share - a.share),
-        cer: result.topK !== undefined ? { topk: result.topK, kept_per_stage: result.keptPerStage, kept_classes: result.keptClasses } : null,
-        resolution,
-        decoder_pooling: result.pooling,
-        model: { weights: values.weights, architecture: model.architecture },
-        backend: model.backend.name,
-        text_embeddings: result.textEmbeddings,
-        timings_ms: timings,
-        outputs,
-        ...(format === 'json' ? { labels: { encoding: 'rle-row-major', data: runLengths(result.labels) } } : {}),
-      };
-      await writeFile(outputs.json, `${JSON.stringify(record, null, 2)}\n`);
-      done++;
-      bar.clear();
       if (json) {
-        io.out(JSON.stringify({ event: 'image', image: file, outputs, present: record.present.map((c) => ({ name: c.name, share: c.share })), text_embeddings: result.textEmbeddings, timings_ms: record.timings_ms }));
+        say(
+          JSON.stringify({
+            event: 'image',
+            image: file,
+            outputs,
+            present: record.present.map((c) => ({ name: c.name, share: c.share })),
+            ...(decoded.warnings.length > 0 ? { warnings: decoded.warnings } : {}),
+            text_embeddings: result.textEmbeddings,
+            timings_ms: record.timings_ms,
+          }),
+        );
       } else {
-        const top = record.present.slice(0, 3).map((c) => `${c.name} ${(c.share * 100).toFixed(1)}%`).join(', ');
-        io.out(`${file} → ${outputs.labels ?? outputs.json} (${present.length} classes: ${top}${present.length > 3 ? ', …' : ''}; ${formatSeconds(record.timings_ms.total / 1000)})`);
+        const present = record.present;
+        const top = present
+          .slice(0, 3)
+          .map((c) => `${shown[c.index]} ${(c.share * 100).toFixed(1)}%`)
+          .join(', ');
+        say(`${file} → ${outputs.labels ?? outputs.json} (${plural(present.length, 'class', 'classes')}: ${top}${present.length > 3 ? ', …' : ''}; ${formatSeconds(record.timings_ms.total / 1000)})`);
       }
     }
   } finally {
@@ -258,7 +304,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
     model.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  const ok = done - (failures.length - problems.length);
+  const inputs = plan.length + problems.length;
   const cacheNote =
     cacheDir === undefined
       ? 'class-embedding cache off'
@@ -266,9 +312,9 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
         ? `class embeddings from the cache (${cacheDir})`
         : `class embeddings encoded and cached in ${cacheDir}`;
   if (json) {
-    io.out(JSON.stringify({ event: 'done', segmented: ok, failed: failures.length, seconds, cache: cacheDir ?? null, classes_from_cache: cachedEmbeddings ?? 0 }));
-  } else if (plan.length + problems.length > 1 || failures.length === 0) {
-    io.err(`segmented ${ok} of ${plan.length + problems.length} input(s) in ${formatSeconds(seconds)}; ${cacheNote}`);
+    io.out(JSON.stringify({ event: 'done', segmented, failed: failures.length, seconds, cache: cacheDir ?? null, classes_from_cache: cachedEmbeddings ?? 0 }));
+  } else if (inputs > 1 || failures.length === 0) {
+    io.err(`segmented ${segmented} of ${inputs} input(s) in ${formatSeconds(seconds)}; ${cacheNote}`);
     if (failures.length > 0) {
       io.err(`${failures.length} input(s) failed:`);
       for (const f of failures) io.err(`  ${f.message}`);
