@@ -5,7 +5,7 @@
  * failed image leaves nothing behind.
  */
 import { unlink } from 'node:fs/promises';
-import { stageFile, type StagedFile } from './atomic-write.js';
+import { stageFile, type StagedFile } from '@sedseg/core/node';
 
 export class OutputSet {
   private readonly staged: StagedFile[] = [];
@@ -22,7 +22,7 @@ export class OutputSet {
     const placed: string[] = [];
     try {
       for (const file of this.staged) {
-        await file.commit(this.options);
+        await file.commit({ ...this.options, overwriteHint: 'use --overwrite to replace it' });
         placed.push(file.path);
       }
     } catch (e) {

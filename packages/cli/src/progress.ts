@@ -112,6 +112,12 @@ export class ProgressBar {
     this.draw(false);
   }
 
+  /** A download before any image (bytes; `total` 0 when unknown). */
+  download(label: string, done: number, total: number): void {
+    this.setActivity(label, done, total, false);
+    this.draw(false);
+  }
+
   /** The current image is done (segmented or failed). */
   finishImage(): void {
     const now = this.clock();

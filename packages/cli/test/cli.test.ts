@@ -101,7 +101,7 @@ describe('sedseg info', () => {
   });
 
   it.each([
-    ['a missing file', () => [join(work, 'nope.pth')], /nope\.pth: cannot open \(no such file\)/],
+    ['a missing file', () => [join(work, 'nope.pth')], /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/],
     ['a directory', () => [work], /is a directory/],
     [
       'a file that is not weights',

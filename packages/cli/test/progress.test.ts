@@ -167,6 +167,19 @@ describe('progress line', () => {
     expect(term.writes.filter((w) => w === '\r\x1b[K')).toHaveLength(1);
   });
 
+  it('shows a download with its percentage and time left, and only its label when the size is unknown', () => {
+    const term = new FakeTerminal(true, 100);
+    const c = clock();
+    const bar = new ProgressBar(term, c.now);
+    bar.download('downloading sed-b', 0, 1000);
+    c.advance(1000);
+    bar.download('downloading sed-b', 250, 1000);
+    expect(term.last).toMatch(/^downloading sed-b \[#+-+\]  25% · 3\.0s left$/);
+    const unknown = new FakeTerminal(true, 100);
+    new ProgressBar(unknown, c.now).download('downloading sed-b', 250, 0);
+    expect(unknown.last).toBe('downloading sed-b');
+  });
+
   it('formats durations', () => {
     expect(formatSeconds(0.04)).toBe('0.0s');
     expect(formatSeconds(9.96)).toBe('10.0s');

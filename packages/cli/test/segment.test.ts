@@ -153,7 +153,7 @@ describe('sedseg segment: errors', () => {
   const street = () => join(images, 'street.png');
   const cases: [string, () => string[], number, RegExp][] = [
     ['a missing image', () => [join(work, 'missing.jpg'), ...base, '--classes', 'a'], 1, /missing\.jpg: cannot open \(no such file\)/],
-    ['a missing weights file', () => [street(), '--weights', join(work, 'nope.pth'), '--classes', 'a'], 1, /nope\.pth: cannot open \(no such file\)/],
+    ['a missing weights file', () => [street(), '--weights', join(work, 'nope.pth'), '--classes', 'a'], 1, /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/],
     ['weights that are not a checkpoint', () => [street(), '--weights', notWeights, '--classes', 'a', '--out', join(work, 'e1')], 1, /weights\.txt: not a weights file/],
     ['a checkpoint of another kind', () => [street(), '--weights', openclip, '--classes', 'a', '--out', join(work, 'e2')], 1, /not a SED checkpoint.*OpenCLIP/],
     ['a detectron2 ResNet checkpoint', () => [street(), '--weights', resnet, '--classes', 'a', '--out', join(work, 'e4')], 1, /not a SED checkpoint.*detectron2/],

@@ -104,7 +104,7 @@ describe('resolveWeights: local paths and bad specs', () => {
   });
 
   it('refuses a missing file, a folder, an unknown name and a non-http scheme', async () => {
-    await expectError(resolveWeights(join(cacheDir, 'nope.pth')), 'E_IO', 'nope.pth: no such file');
+    await expectError(resolveWeights(join(cacheDir, 'nope.pth')), 'E_IO', 'nope.pth: cannot open (no such file; weights are a file path');
     await expectError(resolveWeights(cacheDir), 'E_IO', 'is a directory');
     await expectError(resolveWeights('sed-xl', { cacheDir }), 'E_ARGUMENT', 'unknown model name "sed-xl" (known: sed-b, sed-l)');
     await expectError(resolveWeights('ftp://host/model.pth', { cacheDir }), 'E_ARGUMENT', 'unsupported URL scheme ftp:');

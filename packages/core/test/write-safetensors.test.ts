@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,8 +68,15 @@ describe('writeSafetensorsFile', () => {
   it('refuses to overwrite unless asked', async () => {
     const path = join(dir, 'exists.safetensors');
     writeFileSync(path, 'keep me');
-    await expectError(() => writeSafetensorsFile(path, tensors, { infos }), 'E_IO', path, 'exists (use overwrite)');
+    await expectError(() => writeSafetensorsFile(path, tensors, { infos }), 'E_IO', path, 'exists (pass overwrite: true to replace it)');
     expect(readFileSync(path, 'utf8')).toBe('keep me');
+    // a dangling symbolic link is an existing entry too: kept, and never written through
+    const link = join(dir, 'link.safetensors');
+    symlinkSync(join(dir, 'nowhere', 'target.safetensors'), link);
+    await expectError(() => writeSafetensorsFile(link, tensors, { infos }), 'E_IO', link, 'exists (pass overwrite: true to replace it)');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    await writeSafetensorsFile(link, tensors, { infos, overwrite: true });
+    expect(lstatSync(link).isSymbolicLink()).toBe(false);
     await writeSafetensorsFile(path, tensors, { infos, overwrite: true });
     const store = await openSafetensors(await fileSource(path));
     expect(store.keys()).toHaveLength(tensors.length);

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
-import { access, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { access, stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import {
   architectureFromWeights,
   assertWeightsComplete,
@@ -13,10 +13,13 @@ import {
   type SedArchitecture,
   type TensorInfo,
 } from '@sedseg/core';
-import { configCandidates, findConfig, openWeightsFile, pathExists, writeSafetensorsFile } from '@sedseg/core/node';
+import { configCandidates, entryExists, findConfig, openWeightsFile, writeFileAtomic, writeSafetensorsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../usage-error.js';
+import { resolveWeightsArg } from '../weights-arg.js';
 import type { CommandIO } from '../command.js';
+
+const OVERWRITE_HINT = 'use --overwrite to replace it';
 
 export const CONVERT_HELP = `Usage: sedseg convert WEIGHTS --out F.safetensors [--fp16 | --bf16] [--config FILE] [--overwrite]
 
@@ -28,6 +31,8 @@ dropped and counted. The inferred architecture is also written beside the output
 <F>.config.json, where "sedseg" finds it on its own, so sizes that shapes do not show
 (text_heads, decoder_heads, decoder_pooling) survive the conversion.
 
+WEIGHTS is a file, a released model by name (sed-b, sed-l) or an http(s) URL (downloaded once
+into the cache).
 Options:
   --out F          output .safetensors file (its config goes to F without .safetensors + .config.json)
   --fp16           store float tensors as float16 (default: float32)
@@ -66,21 +71,7 @@ async function checkOutputs(files: readonly string[], overwrite: boolean): Promi
     throw new SedsegError('E_IO', `${dir}: output directory is not writable`, { cause: e });
   }
   for (const f of files) {
-    if (!overwrite && (await pathExists(f))) throw new SedsegError('E_IO', `${f} exists (use --overwrite to replace it)`);
-  }
-}
-
-/** Writes a small text file through a temporary name, so `path` never holds half a file. */
-async function writeTextFile(path: string, text: string, overwrite: boolean): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    await writeFile(tmp, text, { flag: 'wx' });
-    if (!overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    if (e instanceof SedsegError) throw e;
-    throw new SedsegError('E_IO', `${path}: cannot write (${(e as Error).message})`, { cause: e });
+    if (!overwrite && (await entryExists(f))) throw new SedsegError('E_IO', `${f} exists (use --overwrite to replace it)`);
   }
 }
 
@@ -110,12 +101,14 @@ export async function convertCommand(argv: string[], io: CommandIO): Promise<num
   if (resolve(out) === resolve(input)) throw new UsageError('--out must differ from the input file', 'convert');
 
   const start = performance.now();
-  const store = await openWeightsFile(input);
+  const weightsPath = (await resolveWeightsArg(input, 'convert', io)).path;
+  if (resolve(out) === resolve(weightsPath)) throw new UsageError('--out must differ from the input file', 'convert');
+  const store = await openWeightsFile(weightsPath);
   let kept: TensorInfo[];
   let dropped: number;
   let architecture: SedArchitecture;
   try {
-    const config = await findConfig(input, values.config as string | undefined);
+    const config = await findConfig(weightsPath, values.config as string | undefined);
     const inferred = architectureFromWeights(store, config ? { config: config.config, configSource: config.path } : {});
     assertWeightsComplete(inferred.check, input);
     const unexpected = new Set(inferred.check.unexpected);
@@ -142,11 +135,12 @@ export async function convertCommand(argv: string[], io: CommandIO): Promise<num
       infos: kept,
       metadata: { format: 'pt', 'sedseg.source': basename(input), 'sedseg.architecture': JSON.stringify(architecture) },
       overwrite,
+      overwriteHint: OVERWRITE_HINT,
     });
   } finally {
     await store.close();
   }
-  await writeTextFile(configOut, `${JSON.stringify({ architecture }, null, 2)}\n`, overwrite);
+  await writeFileAtomic(configOut, `${JSON.stringify({ architecture }, null, 2)}\n`, { overwrite, overwriteHint: OVERWRITE_HINT });
 
   const size = (await stat(out)).size;
   const seconds = (performance.now() - start) / 1000;

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import {
   cerOutputToLabels,
   classMeans,
@@ -7,12 +6,13 @@ import {
   SedsegError,
   type HostTensor,
 } from '@sedseg/core';
-import { loadSedModel, writeSafetensorsFile } from '@sedseg/core/node';
+import { entryExists, loadSedModel, writeSafetensorsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { backendName, BACKEND_NAMES, createBackend, DEFAULT_BACKEND } from '../backends.js';
 import { readClassesFile } from '../class-list.js';
 import { readRgbImage } from '../image-io.js';
 import { UsageError } from '../usage-error.js';
+import { resolveWeightsArg } from '../weights-arg.js';
 import { positiveInt } from '../positive-int.js';
 import { poolingOption, poolingHelp } from '../pooling-option.js';
 import type { CommandIO } from '../command.js';
@@ -28,7 +28,7 @@ cer_topK_keep, cer_topK_mask_aux0/1, cer_topK_output, cer_topK_labels), always f
 so that any backend can be compared with the reference implementation.
 
 Options:
-  --weights W        SED checkpoint (.pth or .safetensors)
+  --weights W        SED checkpoint: a file (.pth or .safetensors), a released model (sed-b, sed-l) or an http(s) URL
   --config FILE      architecture config (default: beside the weights, if present)
   --image I          image file (JPEG, PNG, WebP, TIFF, GIF)
   --classes-file C   JSON array of class names (", " inside a name joins synonyms)
@@ -90,12 +90,13 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
   const pooling = poolingOption(values.pooling as string | undefined, 'dump');
   const topks = ((values.topk as string[] | undefined) ?? []).map((k) => positiveInt(k, '--topk', 'dump'));
   const out = values.out as string;
-  if (existsSync(out) && !values.overwrite) throw new SedsegError('E_IO', `${out} exists (use --overwrite to replace it)`);
+  if (!values.overwrite && (await entryExists(out))) throw new SedsegError('E_IO', `${out} exists (use --overwrite to replace it)`);
 
   const classes = await readClassesFile(values['classes-file'] as string);
   const image = await readRgbImage(values.image as string);
   const backend = await createBackend(backendName(values.backend as string | undefined, 'dump'), 'dump');
-  const model = await loadSedModel(values.weights as string, {
+  const weights = await resolveWeightsArg(values.weights as string, 'dump', io);
+  const model = await loadSedModel(weights.path, {
     backend,
     ...(values.config !== undefined ? { configPath: values.config as string } : {}),
   });
@@ -143,6 +144,7 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
     infos: entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
     metadata: { producer: 'sedseg dump', backend: model.backend.name, resolution: String(resolution), decoder_pooling: String(pooling) },
     overwrite: Boolean(values.overwrite),
+    overwriteHint: 'use --overwrite to replace it',
   });
   io.out(`${out}: ${entries.length} tensors (${classes.length} classes, R=${resolution}, decoder pooling ${pooling}, backend ${model.backend.name})`);
   return 0;

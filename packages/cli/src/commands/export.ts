@@ -1,11 +1,12 @@
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SedsegError } from '@sedseg/core';
-import { loadSedModel, pathExists } from '@sedseg/core/node';
+import { entryExists, loadSedModel, pathExists, writeFileAtomic } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { positiveInt } from '../positive-int.js';
 import { poolingOption, poolingHelp } from '../pooling-option.js';
 import { UsageError } from '../usage-error.js';
+import { resolveWeightsArg } from '../weights-arg.js';
 import type { CommandIO } from '../command.js';
 
 export const EXPORT_HELP = `Usage: sedseg export --weights W --out DIR [--resolution R]... [--pooling 1|2] [--fp16] [--config FILE] [--overwrite]
@@ -25,7 +26,7 @@ the class count a dynamic dimension) and a manifest.json saying how to chain the
 The graphs load in onnxruntime-node and onnxruntime-web (wasm, WebGPU).
 
 Options:
-  --weights W        SED checkpoint (.pth or .safetensors)
+  --weights W        SED checkpoint: a file (.pth or .safetensors), a released model (sed-b, sed-l) or an http(s) URL
   --out DIR          output folder (created; existing files are kept unless --overwrite)
   --resolution R     input side, a multiple of 32 (repeatable; default 768)
 ${poolingHelp(21)}
@@ -62,7 +63,8 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   if ((await pathExists(out)) && !(await stat(out)).isDirectory()) throw new SedsegError('E_IO', `${out}: exists and is not a folder`);
 
   const { createOrtOps, exportStageGraphs } = await import('@sedseg/backend-ort');
-  const model = await loadSedModel(values.weights as string, {
+  const weights = await resolveWeightsArg(values.weights as string, 'export', io);
+  const model = await loadSedModel(weights.path, {
     backend: createOrtOps(),
     ...(values.config !== undefined ? { configPath: values.config as string } : {}),
   });
@@ -70,19 +72,14 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   let count = 0;
   try {
     const manifestPath = join(out, 'manifest.json');
-    if (!values.overwrite && (await pathExists(manifestPath))) throw new SedsegError('E_IO', `${manifestPath} exists (use --overwrite to replace the export)`);
+    if (!values.overwrite && (await entryExists(manifestPath))) throw new SedsegError('E_IO', `${manifestPath} exists (use --overwrite to replace the export)`);
     for await (const file of exportStageGraphs(model, { resolutions, pooling, fp16: Boolean(values.fp16) })) {
       const path = join(out, file.path);
-      if (!values.overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`);
       await mkdir(dirname(path), { recursive: true }).catch((e: Error) => {
         throw new SedsegError('E_IO', `${dirname(path)}: cannot create the output folder (${e.message})`, { cause: e });
       });
-      // Written beside, then renamed: an interrupted export leaves no half-written graph.
-      const partial = `${path}.partial`;
-      await writeFile(partial, file.bytes).catch((e: Error) => {
-        throw new SedsegError('E_IO', `${path}: cannot write (${e.message})`, { cause: e });
-      });
-      await rename(partial, path);
+      // Written beside, then moved into place: an interrupted export leaves no half-written graph.
+      await writeFileAtomic(path, file.bytes, { overwrite: Boolean(values.overwrite), overwriteHint: 'use --overwrite to replace it' });
       total += file.bytes.length;
       if (file.path.endsWith('.onnx')) count++;
     }

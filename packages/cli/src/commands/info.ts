@@ -3,6 +3,7 @@ import { findConfig, openWeightsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { formatBytes, formatCount, table } from '../format.js';
 import { UsageError } from '../usage-error.js';
+import { resolveWeightsArg } from '../weights-arg.js';
 import type { CommandIO } from '../command.js';
 
 export const INFO_HELP = `Usage: sedseg info WEIGHTS [--config FILE] [--json]
@@ -13,6 +14,8 @@ Exits with code 1 when keys are missing or mis-shaped (the model could not run).
 decoder_pooling is the training config's; segment, dump and export run the decoder with
 pooling ${DEFAULT_INFERENCE_POOLING} (the authors' evaluation setting) unless --pooling says otherwise.
 
+WEIGHTS is a file, a released model by name (sed-b, sed-l) or an http(s) URL (downloaded once
+into the cache).
 Options:
   --config FILE   architecture config (reference config.json layout) for the sizes that shapes
                   do not show (text_heads, decoder_heads, decoder_pooling). Default: <name>.config.json
@@ -37,7 +40,7 @@ export async function infoCommand(argv: string[], io: CommandIO): Promise<number
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'missing WEIGHTS file' : `expected one WEIGHTS file, got ${positionals.length}`, 'info');
   }
-  const path = positionals[0]!;
+  const path = (await resolveWeightsArg(positionals[0]!, 'info', io)).path;
   const store = await openWeightsFile(path);
   try {
     const config = await findConfig(path, values.config as string | undefined);

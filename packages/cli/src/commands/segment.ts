@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { isSedsegError, SedModel, SedsegError, type Segmentation, type SedProgress } from '@sedseg/core';
 import { loadSedModel } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
-import { entryExists } from '../atomic-write.js';
+import { entryExists } from '@sedseg/core/node';
 import { backendName, createBackend, BACKEND_NAMES, DEFAULT_BACKEND } from '../backends.js';
 import { defaultCacheDir } from '../cache-dir.js';
 import { parseClassesOption } from '../class-args.js';
@@ -24,10 +24,10 @@ import { MAX_THREADS, threadsOption } from '../threads-option.js';
 import { UsageError } from '../usage-error.js';
 import { optionalPositiveInt } from '../positive-int.js';
 import { poolingOption, poolingHelp } from '../pooling-option.js';
-import { precheckWeightsFile } from '../weights-precheck.js';
+import { resolveWeightsArg, DEFAULT_MODEL } from '../weights-arg.js';
 import type { CommandIO } from '../command.js';
 
-export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... --weights W
+export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... [--weights W]
                       (--classes "a, b, c|d" | --classes-file F.json | --vocabulary NAME)
                       [--topk K] [--resolution R] [--pooling 1|2] [--out DIR] [--format png|json] [--backend NAME]
                       [--config FILE] [--cache-dir DIR | --no-cache] [--overwrite] [--json] [--threads N]
@@ -53,7 +53,10 @@ Classes:
   --vocabulary NAME                      ade150, ade847, pc59, pc459, voc20, voc20b, coco171
 
 Options:
-  --weights W         SED checkpoint (.pth from the authors, or .safetensors from sedseg convert)
+  --weights W         SED checkpoint: a file (.pth from the authors, or .safetensors from sedseg
+                      convert), a released model by name (sed-b: ConvNeXt-B, sed-l: ConvNeXt-L)
+                      or an http(s) URL; names and URLs are downloaded once (resumable) into
+                      ${join(defaultCacheDir(), 'models')}. Default: ${DEFAULT_MODEL}
   --config FILE       architecture config (default: <name>.config.json or config.json beside W)
   --topk K            category early rejection keeping each pixel's top K classes (paper: 8);
                       default: the full decoder on every class
@@ -72,7 +75,7 @@ ${poolingHelp(22)}
                       before decoding); N or NM for megapixels (default ${DEFAULT_MAX_PIXELS / 1e6}M, at most ${HARD_MAX_PIXELS / 1e6}M)
   --strict            an image with corrupt data the decoder can work around (a damaged JPEG scan)
                       fails; by default it is segmented with a warning (stderr and the JSON)
-  --cache-dir DIR     class-embedding cache (default: ${defaultCacheDir()})
+  --cache-dir DIR     class-embedding cache (default: ${join(defaultCacheDir(), 'class-embeddings')})
   --no-cache          do not read or write the class-embedding cache
   --overwrite         replace existing outputs (any entry at an output path: a symbolic link is
                       replaced, never written through; without --overwrite nothing is replaced)
@@ -87,7 +90,11 @@ A bad image (unreadable, too large, or not written) is reported and the others a
 segmented (exit code 1).
 On a terminal, a progress line on stderr shows the image, the model's phase and the overall ETA.
 
+The cache folder is ${defaultCacheDir()} (SEDSEG_CACHE_DIR moves it).
+
 Examples:
+  sedseg segment photo.jpg --vocabulary ade150          # downloads sed-b on first use
+  sedseg segment photo.jpg --weights sed-l --classes "car, road, sky, person|people"
   sedseg segment photo.jpg --weights sed_model_base.pth --vocabulary ade150
   sedseg segment photos/ --weights sed_model_base.pth --classes "car, road, sky, person|people" --topk 8 --out results
   sedseg segment "shots/*.png" --weights sed.safetensors --classes-file classes.json --json > results.jsonl`;
@@ -146,7 +153,6 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   }
   // ---- command line ---------------------------------------------------------------------------
   if (positionals.length === 0) throw new UsageError('no image given', 'segment');
-  if (values.weights === undefined) throw new UsageError('missing --weights (a SED checkpoint, .pth or .safetensors)', 'segment');
   const classSources = (['classes', 'classes-file', 'vocabulary'] as const).filter((k) => values[k] !== undefined);
   if (classSources.length === 0) throw new UsageError('no classes: give --classes, --classes-file or --vocabulary', 'segment');
   if (classSources.length > 1) throw new UsageError(`give only one of --classes, --classes-file, --vocabulary (got ${classSources.map((s) => `--${s}`).join(' and ')})`, 'segment');
@@ -162,7 +168,6 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const backend = backendName(values.backend as string | undefined, 'segment');
   const json = Boolean(values.json);
   const overwrite = Boolean(values.overwrite);
-  const weights = values.weights as string;
 
   let classes: string[];
   if (values.classes !== undefined) classes = parseClassesOption(values.classes as string, 'segment');
@@ -173,7 +178,6 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   // ---- inputs, weights and outputs: all checked before anything is created or loaded ----------
   const { files, problems } = await expandImageInputs(positionals);
   if (files.length === 0) throw new SedsegError('E_IO', problems.map((p) => p.message).join('; ') || 'no image to segment');
-  await precheckWeightsFile(weights);
   const outDir = (values.out as string | undefined) ?? '.';
   const outDirCheck = await checkOutputDir(outDir);
   const cacheDir = values['no-cache'] ? undefined : ((values['cache-dir'] as string | undefined) ?? join(defaultCacheDir(), 'class-embeddings'));
@@ -190,6 +194,8 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   }
 
   const bar = new ProgressBar();
+  // a name or URL downloads here (once), after every cheap check and before anything is created
+  const weights = await resolveWeightsArg(values.weights as string | undefined, 'segment', io, { bar, json });
   const failures: InputProblem[] = [...problems];
   const say = (line: string): void => {
     bar.clear();
@@ -210,7 +216,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const t0 = performance.now();
   const ops = await createBackend(backend, 'segment', threads !== undefined ? { threads: threads.threads } : {});
   const onProgress = (p: SedProgress): void => bar.report(p);
-  const model = await loadSedModel(weights, {
+  const model = await loadSedModel(weights.path, {
     backend: ops,
     onProgress,
     ...(values.config !== undefined ? { configPath: values.config as string } : {}),
@@ -257,7 +263,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
           cer: result.topK !== undefined ? { topk: result.topK, kept_per_stage: result.keptPerStage, kept_classes: result.keptClasses } : null,
           resolution,
           decoder_pooling: result.pooling,
-          model: { weights, architecture: model.architecture },
+          model: { weights: weights.spec, file: weights.path, ...(weights.name !== undefined ? { name: weights.name } : {}), architecture: model.architecture },
           backend: model.backend.name,
           text_embeddings: result.textEmbeddings,
           timings_ms: { ...result.timings, read_write: total - result.timings.total, total },

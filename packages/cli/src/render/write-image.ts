@@ -3,7 +3,7 @@
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { SedsegError, assertRgbImage, type RgbImage } from '@sedseg/core';
-import { writeFileAtomic } from '../atomic-write.js';
+import { writeFileAtomic } from '@sedseg/core/node';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 

@@ -6,14 +6,14 @@
  * (written to a temporary file in the same folder, then renamed), so a reader never sees a
  * partial file; concurrent writers may lose each other's new entries, never corrupt the file.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSafetensors, serializeSafetensors } from '../checkpoint/safetensors.js';
 import { SedsegError } from '../errors.js';
 import { memorySource } from '../io/byte-source.js';
 import { fnv1a64Hex, type ClassEmbeddingPersistence } from '../model/class-embeddings.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 const FORMAT = 'sedseg-class-embeddings/1';
 /** Tensor names are `class:<name>` (so that no class name can clash with `__metadata__`). */
@@ -64,13 +64,10 @@ export class ClassEmbeddingDiskCache implements ClassEmbeddingPersistence {
     const tensors: [string, HostTensor][] = [...merged].map(([name, data]) => [NAME_PREFIX + name, { dtype: 'float32', shape: [data.length], data }]);
     const bytes = serializeSafetensors(tensors, { format: FORMAT, digest, template_set: templateKey });
     const path = this.filePath(digest, templateKey);
-    const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
-      await writeFile(temp, bytes);
-      await rename(temp, path);
+      await writeFileAtomic(path, bytes, { overwrite: true });
     } catch (e) {
-      await unlink(temp).catch(() => undefined);
       throw new SedsegError('E_IO', `${path}: cannot write the class-embedding cache (${(e as Error).message})`, { cause: e });
     }
   }

@@ -105,7 +105,7 @@ async function localPath(spec: string): Promise<ResolvedWeights> {
   if (!/[\\/]/.test(spec) && !/\.[A-Za-z0-9]+$/.test(spec)) {
     throw new SedsegError('E_ARGUMENT', `unknown model name "${spec}" (known: ${known}); for a file, give its path`);
   }
-  throw new SedsegError('E_IO', `${spec}: no such file (weights are a file path, a model name (${known}) or an http(s) URL)`);
+  throw new SedsegError('E_IO', `${spec}: cannot open (no such file; weights are a file path, a model name (${known}) or an http(s) URL)`);
 }
 
 /**

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { checkTensorForWrite, safetensorsHeader } from '../checkpoint/safetensors.js';
-import { pathExists } from './path-exists.js';
+import { entryExists, stageFile } from './atomic-write.js';
 import { SedsegError } from '../errors.js';
 import { bytesOf, type HostTensor } from '../tensor/host-tensor.js';
 import type { TensorInfo } from '../weights/weight-store.js';
@@ -16,6 +14,8 @@ export interface WriteSafetensorsOptions {
   readonly metadata?: Record<string, string>;
   /** Replace an existing file at `path` (default: refuse). */
   readonly overwrite?: boolean;
+  /** What the refusal to overwrite tells the user (the CLI names its flag). */
+  readonly overwriteHint?: string;
 }
 
 async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
@@ -30,7 +30,8 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number)
  * Writes a safetensors file tensor by tensor: each tensor from `entries` is written to its
  * place as it arrives and can then be dropped, so a large checkpoint is never held whole (the
  * entries may come in any order). The file is written to a temporary name next to `path` and
- * renamed at the end, so `path` never holds a half-written file.
+ * moved into place at the end (atomic-write.ts), so `path` never holds a half-written file and an
+ * existing entry there (a dangling symbolic link too) is kept unless `overwrite`.
  */
 export async function writeSafetensorsFile(
   path: string,
@@ -38,7 +39,8 @@ export async function writeSafetensorsFile(
   options: WriteSafetensorsOptions,
 ): Promise<void> {
   const { infos, metadata, overwrite = false } = options;
-  if (!overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use overwrite)`);
+  const overwriteHint = options.overwriteHint ?? 'pass overwrite: true to replace it';
+  if (!overwrite && (await entryExists(path))) throw new SedsegError('E_IO', `${path} exists (${overwriteHint})`);
 
   let layout;
   try {
@@ -51,16 +53,7 @@ export async function writeSafetensorsFile(
   const slots = new Map(infos.map((info, i) => [info.name, { info, begin: layout.offsets[i]![0] }]));
   const written = new Set<string>();
 
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle: FileHandle;
-  try {
-    handle = await open(tmp, 'wx');
-  } catch (e) {
-    throw new SedsegError('E_IO', `${path}: cannot create temporary file ${tmp} (${(e as Error).message})`, { cause: e });
-  }
-
-  let ok = false;
-  try {
+  const staged = await stageFile(path, async (handle) => {
     await writeAll(handle, layout.headerBytes, 0);
     for await (const [name, tensor] of entries) {
       const slot = slots.get(name);
@@ -81,22 +74,6 @@ export async function writeSafetensorsFile(
     // Empty tensors at the end write nothing, so fix the length explicitly.
     await handle.truncate(dataStart + layout.dataSize);
     await handle.sync();
-    await handle.close();
-    // Re-check right before the rename: another writer may have created `path` meanwhile.
-    if (!overwrite && (await pathExists(path))) throw new SedsegError('E_IO', `${path} exists (use overwrite)`);
-    try {
-      await rename(tmp, path);
-    } catch (e) {
-      throw new SedsegError('E_IO', `${path}: cannot rename ${tmp} into place (${(e as Error).message})`, { cause: e });
-    }
-    ok = true;
-  } catch (e) {
-    if (e instanceof SedsegError) throw e;
-    throw new SedsegError('E_IO', `${path}: write failed (${(e as Error).message})`, { cause: e });
-  } finally {
-    if (!ok) {
-      await handle.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-    }
-  }
+  });
+  await staged.commit({ overwrite, overwriteHint });
 }

@@ -1,10 +1,9 @@
-/** Outputs written through a temporary file and moved into place; all of an image's or none. */
+/** Files written through a temporary file and moved into place (never half a file, never through a link). */
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { entryExists, stageFile, writeFileAtomic } from '../src/atomic-write.js';
-import { OutputSet } from '../src/output-set.js';
+import { entryExists, stageFile, writeFileAtomic } from '../src/node/atomic-write.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sedseg-atomic-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,7 +34,7 @@ describe('atomic writes', () => {
   it('without overwrite, any existing entry wins, a dangling symbolic link included', async () => {
     const dir = fresh();
     writeFileSync(join(dir, 'kept.json'), 'old');
-    await expect(writeFileAtomic(join(dir, 'kept.json'), 'new', { overwrite: false })).rejects.toThrow(/kept\.json exists \(use --overwrite/);
+    await expect(writeFileAtomic(join(dir, 'kept.json'), 'new', { overwrite: false })).rejects.toThrow(/kept\.json exists \(pass overwrite: true to replace it\)/);
     expect(readFileSync(join(dir, 'kept.json'), 'utf8')).toBe('old');
     symlinkSync(join(dir, 'target.json'), join(dir, 'link.json'));
     expect(await entryExists(join(dir, 'link.json'))).toBe(true);
@@ -76,36 +75,3 @@ describe('atomic writes', () => {
   });
 });
 
-describe('output set (one image)', () => {
-  it('moves every file into place', async () => {
-    const dir = fresh();
-    const set = new OutputSet({ overwrite: false });
-    await set.add(join(dir, 'a.labels.png'), 'l');
-    await set.add(join(dir, 'a.json'), 'j');
-    expect(readdirSync(dir).filter((f) => !f.startsWith('.'))).toEqual([]);
-    await set.commit();
-    expect(readdirSync(dir).sort()).toEqual(['a.json', 'a.labels.png']);
-  });
-
-  it('when one file cannot be placed, the ones already placed and the temporary files are removed', async () => {
-    const dir = fresh();
-    mkdirSync(join(dir, 'a.json'));
-    writeFileSync(join(dir, 'a.json', 'keep'), '');
-    const set = new OutputSet({ overwrite: true });
-    await set.add(join(dir, 'a.labels.png'), 'l');
-    await set.add(join(dir, 'a.overlay.png'), 'o');
-    await set.add(join(dir, 'a.json'), 'j');
-    await expect(set.commit()).rejects.toThrow(/a\.json: cannot write/);
-    expect(readdirSync(dir)).toEqual(['a.json']);
-    expect(readdirSync(join(dir, 'a.json'))).toEqual(['keep']);
-  });
-
-  it('abort removes what was staged', async () => {
-    const dir = fresh();
-    const set = new OutputSet({ overwrite: false });
-    await set.add(join(dir, 'a.labels.png'), 'l');
-    await expect(set.add(join(dir, 'missing', 'a.json'), 'j')).rejects.toThrow(/a\.json: cannot write/);
-    await set.abort();
-    expect(readdirSync(dir)).toEqual([]);
-  });
-});

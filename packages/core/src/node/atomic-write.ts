@@ -3,12 +3,19 @@
  * the same folder, which is then moved into place. Without `overwrite` the move is a hard link,
  * which fails if ANY entry exists at the path (a file, a folder, a dangling symbolic link) —
  * race-free; with `overwrite` it is a rename, which replaces the entry itself (a symbolic link
- * is replaced, never written through).
+ * is replaced, never written through). The one way sedseg writes its outputs (CLI results,
+ * converted and dumped safetensors, ONNX exports, the class-embedding cache).
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, open, rename, unlink } from 'node:fs/promises';
+import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { SedsegError } from '@sedseg/core';
+import { SedsegError } from '../errors.js';
+
+/** What a refused overwrite tells the user to do (the CLI names its flag). */
+export interface OverwriteHint {
+  /** Default: "pass overwrite: true to replace it". */
+  overwriteHint?: string;
+}
 
 /** True when any directory entry exists at `path`, a dangling symbolic link included. */
 export async function entryExists(path: string): Promise<boolean> {
@@ -50,13 +57,17 @@ export interface StagedFile {
   readonly path: string;
   readonly temp: string;
   /** Moves the file into place (see the module comment); the temporary file is gone either way. */
-  commit(options: { overwrite: boolean }): Promise<void>;
+  commit(options: { overwrite: boolean } & OverwriteHint): Promise<void>;
   /** Removes the temporary file (nothing happens after a commit). */
   discard(): Promise<void>;
 }
 
-/** Writes `bytes` to a new temporary file in `path`'s folder. Failures are `E_IO` naming `path`. */
-export async function stageFile(path: string, bytes: Uint8Array | string): Promise<StagedFile> {
+/**
+ * Writes a new temporary file in `path`'s folder: `content` bytes, or whatever the `content`
+ * function writes through the handle it gets (streamed writers). Failures are `E_IO` naming
+ * `path`; a `SedsegError` thrown by the writer is passed on as it is.
+ */
+export async function stageFile(path: string, content: Uint8Array | string | ((handle: FileHandle) => Promise<void>)): Promise<StagedFile> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let handle;
   try {
@@ -65,11 +76,13 @@ export async function stageFile(path: string, bytes: Uint8Array | string): Promi
     throw new SedsegError('E_IO', `${path}: cannot write (${ioReason(e)})`, { cause: e });
   }
   try {
-    await handle.writeFile(bytes);
+    if (typeof content === 'function') await content(handle);
+    else await handle.writeFile(content);
     await handle.close();
   } catch (e) {
     await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
+    if (e instanceof SedsegError) throw e;
     throw new SedsegError('E_IO', `${path}: cannot write (${ioReason(e)})`, { cause: e });
   }
   let settled = false;
@@ -82,7 +95,7 @@ export async function stageFile(path: string, bytes: Uint8Array | string): Promi
     path,
     temp,
     discard,
-    async commit({ overwrite }) {
+    async commit({ overwrite, overwriteHint = 'pass overwrite: true to replace it' }) {
       if (settled) throw new SedsegError('E_ARGUMENT', `${path}: staged file already committed or discarded`);
       try {
         if (overwrite) {
@@ -98,7 +111,7 @@ export async function stageFile(path: string, bytes: Uint8Array | string): Promi
       } catch (e) {
         await discard();
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new SedsegError('E_IO', `${path} exists (use --overwrite to replace it)`, { cause: e });
+          throw new SedsegError('E_IO', `${path} exists (${overwriteHint})`, { cause: e });
         }
         if (e instanceof SedsegError) throw e;
         throw new SedsegError('E_IO', `${path}: cannot write (${ioReason(e)})`, { cause: e });
@@ -109,7 +122,7 @@ export async function stageFile(path: string, bytes: Uint8Array | string): Promi
 }
 
 /** Writes a whole file through a temporary name (see the module comment). */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string, options: { overwrite: boolean }): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string, options: { overwrite: boolean } & OverwriteHint): Promise<void> {
   const staged = await stageFile(path, bytes);
   await staged.commit(options);
 }
