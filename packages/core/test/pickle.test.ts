@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
-import { isDict, isList, isTuple, PickleGlobalRef, PyObject, unpickle, type PickleGlobal, type UnpickleOptions } from '../src/checkpoint/pickle.js';
+import { isDict, isList, isTuple, PickleDataError, PickleGlobalRef, PyObject, unpickle, type PickleGlobal, type UnpickleOptions } from '../src/checkpoint/pickle.js';
 import { PickleWriter, pickle, tuple } from './helpers/pickle-writer.js';
 
 const hex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -230,5 +230,132 @@ describe('unpickle: malformed input', () => {
       }
       throw new Error(`cut at ${n} did not fail`);
     }
+  });
+});
+
+describe('unpickle: hostile input (fuzzing regressions)', () => {
+  const w = () => new PickleWriter().proto(2);
+
+  it('LONG1/LONG4 decode exactly (random widths and signs, against a byte-by-byte reference)', () => {
+    const reference = (bytes: number[]): bigint => {
+      let v = 0n;
+      for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+      if (bytes.length > 0 && bytes[bytes.length - 1]! & 0x80) v -= 1n << BigInt(8 * bytes.length);
+      return v;
+    };
+    let seed = 12345;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let n = 0; n <= 40; n++) {
+      for (let k = 0; k < 8; k++) {
+        const bytes = Array.from({ length: n }, () => Math.floor(rnd() * 256));
+        if (k === 0 && n > 0) bytes[n - 1] = 0xff; // negative
+        if (k === 1 && n > 0) bytes.fill(0xff); // -1
+        if (k === 2 && n > 0) bytes.fill(0); // 0
+        const want = reference(bytes);
+        const expected = want >= BigInt(Number.MIN_SAFE_INTEGER) && want <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(want) : want;
+        expect(load(w().long4(bytes).stop().finish()), `LONG4 ${bytes}`).toBe(expected);
+        expect(load(w().op(0x8a, n).raw(bytes).stop().finish()), `LONG1 ${bytes}`).toBe(expected);
+      }
+    }
+  });
+
+  it('a LONG4 of 4096 bytes (the limit) decodes in linear time; a 160 kB one is refused at once', () => {
+    const bytes = Array.from({ length: 4096 }, (_, i) => (i * 7) & 0xff);
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) load(w().long4(bytes).stop().finish());
+    expect(performance.now() - t0).toBeLessThan(2000);
+    // Under an ignored key, as the fuzzer found it: the quadratic decoder spent a minute here.
+    const huge = w().emptyDict().str('junk').long4(new Uint8Array(160_000).fill(0x5a)).setitem().stop().finish();
+    const t1 = performance.now();
+    expectError(() => load(huge), 'E_UNSUPPORTED', 'test.pkl: pickle LONG4 integer of 160000 bytes exceeds the 4096-byte limit (MAX_PICKLE_INT_BYTES)');
+    expect(performance.now() - t1).toBeLessThan(500);
+  });
+
+  it('protocol-0 integers longer than CPython accepts (4300 digits) are refused', () => {
+    expect(load(new PickleWriter().raw(new TextEncoder().encode(`L${'9'.repeat(4300)}L\n.`)).finish())).toBe(BigInt('9'.repeat(4300)));
+    expectError(() => load(new PickleWriter().raw(new TextEncoder().encode(`I-${'1'.repeat(5000)}\n.`)).finish()), 'E_UNSUPPORTED', 'INT integer of 5000 digits exceeds the 4300-digit limit');
+  });
+
+  it('bounds the objects a pickle may create (2.1M EMPTY_LIST opcodes)', () => {
+    // PROTO 2, [prefix], n × opcode, STOP — built directly (PickleWriter is slow at this size).
+    const flood = (n: number, op: number, prefix: number[] = []): Uint8Array => {
+      const data = new Uint8Array(3 + prefix.length + n).fill(op);
+      data.set([0x80, 2, ...prefix]);
+      data[data.length - 1] = 0x2e;
+      return data;
+    };
+    // Unbounded, a 256 MiB pickle of these ran V8 out of memory after six minutes.
+    const t0 = performance.now();
+    expectError(() => load(flood(2_100_000, 0x5d)), 'E_UNSUPPORTED', 'test.pkl: pickle creates more than 2000000 objects (limit MAX_PICKLE_OBJECTS');
+    expect(performance.now() - t0).toBeLessThan(5000);
+    // Dicts count more (they are larger): 600k of them are over the limit too.
+    expectError(() => load(flood(600_000, 0x7d)), 'E_UNSUPPORTED', 'MAX_PICKLE_OBJECTS');
+    // MEMOIZE floods count as well (a Map of 16.7M entries would be a RangeError).
+    expectError(() => load(flood(2_100_000, 0x94, [0x4e])), 'E_UNSUPPORTED', 'MAX_PICKLE_OBJECTS');
+  });
+
+  it('refuses invalid UTF-8 in BINUNICODE / SHORT_BINUNICODE / BINUNICODE8 (as CPython)', () => {
+    // Two keys that would both decode to "w\uFFFD" and collide.
+    const collide = w().emptyDict().mark().strBytes([0x77, 0xff]).int(1).strBytes([0x77, 0xfe]).int(2).setitems().stop().finish();
+    expectError(() => load(collide), 'E_CORRUPT', 'test.pkl: corrupt pickle: BINUNICODE is not valid UTF-8 (byte 4)');
+    expectError(() => load(w().shortStrBytes([0xc3]).stop().finish()), 'E_CORRUPT', 'SHORT_BINUNICODE is not valid UTF-8');
+    expectError(() => load(w().shortStrBytes([0xc0, 0x80]).stop().finish()), 'E_CORRUPT', 'not valid UTF-8'); // overlong
+    expectError(() => load(w().shortStrBytes([0xf4, 0x90, 0x80, 0x80]).stop().finish()), 'E_CORRUPT', 'not valid UTF-8'); // > U+10FFFF
+    expectError(() => load(w().op(0x8d, 2, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80).stop().finish()), 'E_CORRUPT', 'BINUNICODE8 is not valid UTF-8');
+  });
+
+  it('decodes text like CPython: encoded surrogates pass, a BOM is kept', () => {
+    expect(load(w().shortStrBytes([0x61, 0xed, 0xa0, 0x80, 0x62]).stop().finish())).toBe('a\ud800b');
+    expect(load(w().shortStrBytes([0xed, 0xb0, 0x80, 0xf0, 0x9f, 0x98, 0x80]).stop().finish())).toBe('\udc00😀');
+    expect(load(w().shortStrBytes([0xef, 0xbb, 0xbf, 0x61]).stop().finish())).toBe('\ufeffa');
+    expect(load(w().shortStr('xé中😀').stop().finish())).toBe('xé中😀');
+  });
+
+  it('refuses a dict that gives one key two values, naming the key', () => {
+    const dup = w().emptyDict().mark().str('w').int(1).str('v').int(2).str('w').int(3).setitems().stop().finish();
+    expectError(() => load(dup), 'E_CORRUPT', 'test.pkl: corrupt pickle: SETITEMS gives dict key "w" a second value');
+    expectError(() => load(w().emptyDict().int(5).none().setitem().int(5).none().setitem().stop().finish()), 'E_CORRUPT', 'SETITEM gives dict key 5 a second value');
+    expectError(() => load(w().mark().str('k').int(1).str('k').int(2).dict().stop().finish()), 'E_CORRUPT', 'DICT gives dict key "k"');
+  });
+
+  it('a dict containing itself, and deep nesting, build without recursion', () => {
+    // d = {}; d['self'] = d
+    const v = load(w().emptyDict().put(0).str('self').get(0).setitem().stop().finish()) as Map<string, unknown>;
+    expect(v.get('self')).toBe(v);
+    // 100k nested lists / tuples
+    const deep = w();
+    for (let i = 0; i < 100_000; i++) deep.mark();
+    deep.repeat(100_000, 0x74); // TUPLE
+    let t = load(deep.stop().finish()) as unknown[];
+    let depth = 0;
+    while (t.length === 1) {
+      t = t[0] as unknown[];
+      depth++;
+    }
+    expect(depth).toBe(99_999);
+  });
+
+  it('a hook error becomes E_CORRUPT with the file and byte; a RangeError becomes E_UNSUPPORTED', () => {
+    const globals = new Map<string, PickleGlobal>([
+      ['m.bad', { call: () => { throw new PickleDataError('bad arguments'); } }],
+      ['m.huge', { call: () => { throw new RangeError('Invalid array length'); } }],
+    ]);
+    expectError(() => load(w().global('m', 'bad').emptyTuple().reduce().stop().finish(), { globals }), 'E_CORRUPT', 'test.pkl: corrupt pickle: bad arguments (byte 10)');
+    expectError(() => load(w().global('m', 'huge').emptyTuple().reduce().stop().finish(), { globals }), 'E_UNSUPPORTED', 'test.pkl: pickle exceeds what can be loaded (Invalid array length)');
+  });
+
+  it('keeps messages one short line whatever the names are', () => {
+    const name = `${'x'.repeat(100_000)}\n`;
+    let caught: unknown;
+    try {
+      load(w().global(name, 'y').stop().finish());
+    } catch (e) {
+      caught = e;
+    }
+    expect(isSedsegError(caught)).toBe(true);
+    const message = (caught as Error).message;
+    expect(message).toContain('refusing to load pickle global xxxx');
+    expect(message.length).toBeLessThan(400);
+    expect(message).not.toContain('\n');
   });
 });

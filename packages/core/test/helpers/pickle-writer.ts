@@ -64,6 +64,23 @@ export class PickleWriter {
   bytes(b: Uint8Array): this {
     return this.op(0x42).u32(b.length).raw(b);
   }
+  /** BINUNICODE with raw (possibly invalid) UTF-8 bytes. */
+  strBytes(b: Uint8Array | readonly number[]): this {
+    return this.op(0x58).u32(b.length).raw(b);
+  }
+  /** SHORT_BINUNICODE with raw (possibly invalid) UTF-8 bytes. */
+  shortStrBytes(b: Uint8Array | readonly number[]): this {
+    return this.op(0x8c, b.length).raw(b);
+  }
+  /** LONG4 with the given little-endian two's complement bytes. */
+  long4(b: Uint8Array | readonly number[]): this {
+    return this.op(0x8b).u32(b.length).raw(b);
+  }
+  /** `n` copies of the same opcode bytes (fast, for huge hostile pickles). */
+  repeat(n: number, ...bytes: number[]): this {
+    for (let i = 0; i < n; i++) for (const b of bytes) this.out.push(b & 0xff);
+    return this;
+  }
 
   emptyDict(): this { return this.op(0x7d); }
   emptyList(): this { return this.op(0x5d); }
