@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { openPth } from '../src/checkpoint/pth-reader.js';
 import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
 import { memorySource } from '../src/io/byte-source.js';
+import { crc32 } from '../src/io/crc32.js';
 import { fileSource } from '../src/node/file-source.js';
 import { bytesOf, type HostTensor } from '../src/tensor/host-tensor.js';
 import { PickleWriter, pickle, tensor, tuple, type PyValue, type TensorSpec } from './helpers/pickle-writer.js';
-import { writeZip, type ZipWriteEntry, type ZipWriteOptions } from './helpers/zip-writer.js';
+import { deflateRun, writeZip, zipLayout, type ZipWriteEntry, type ZipWriteOptions } from './helpers/zip-writer.js';
 
 // The repository is cloned with `shared/` beside it: <repo>/../shared/reference/tiny.
 const TINY_DIR = new URL('../../../../shared/reference/tiny/', import.meta.url);
@@ -386,5 +387,218 @@ describe('openPth: refused and broken files', () => {
   it('a corrupt data.pkl', async () => {
     const cut = pickle(dict([['w', t({ shape: [1] })]])).subarray(0, 40);
     await expectError(open(buildPth(cut, { '0': storage })), 'E_CORRUPT', 'ck.pth: corrupt pickle');
+  });
+});
+
+describe('openPth: hostile files (fuzzing regressions)', () => {
+  const storage = f32(0, 1, 2, 3, 4, 5);
+  const timed = async <T>(budgetMs: number, run: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const result = await run();
+    expect(performance.now() - t0, 'time budget').toBeLessThan(budgetMs);
+    return result;
+  };
+
+  it('48 dicts each holding the previous one twice (2^48 paths) open at once; the tensor is named by its first path', async () => {
+    const w = new PickleWriter().proto(2);
+    w.emptyDict().put(0).str('w').value(t({ shape: [2] })).setitem().pop(); // d0 = {'w': tensor}
+    for (let k = 1; k <= 48; k++) w.emptyDict().put(k).str('a').get(k - 1).setitem().str('b').get(k - 1).setitem().pop();
+    w.emptyDict().str('model').get(48).setitem().stop();
+    const bytes = buildPth(w.finish(), { '0': storage });
+    expect(bytes.length).toBeLessThan(2000);
+    const store = await timed(1000, () => open(bytes));
+    expect(store.keys()).toEqual([`${'a.'.repeat(48)}w`]);
+    expect([...((await store.read(store.keys()[0]!)).data as Float32Array)]).toEqual([0, 1]);
+  });
+
+  it('a tensor under two keys (tied weights) keeps both names; a dict inside itself is walked once', async () => {
+    const w = new PickleWriter().proto(2).emptyDict().str('model');
+    w.emptyDict().put(0).mark();
+    w.str('embed.weight').value(t({ shape: [2] })).put(1);
+    w.str('head.weight').get(1);
+    w.str('self').get(0);
+    w.str('sub').emptyDict().str('me').get(0).setitem().str('x').value(t({ shape: [1], offset: 5 })).setitem();
+    w.setitems().setitem().stop();
+    const store = await timed(1000, () => open(buildPth(w.finish(), { '0': storage })));
+    expect(store.keys()).toEqual(['embed.weight', 'head.weight', 'sub.x']);
+    expect([...((await store.read('head.weight')).data as Float32Array)]).toEqual([0, 1]);
+  });
+
+  it('a tensor under 5000 nested dicts is refused with E_UNSUPPORTED, not a stack overflow', async () => {
+    const w = new PickleWriter().proto(2);
+    for (let i = 0; i < 5000; i++) w.emptyDict().str('d');
+    w.emptyDict().str('w').value(t({ shape: [1] })).setitem();
+    for (let i = 0; i < 5000; i++) w.setitem();
+    w.stop();
+    await expectError(open(buildPth(w.finish(), { '0': storage }), 'deep.pth'), 'E_UNSUPPORTED', /^deep\.pth: dicts nested more than 64 levels deep under "(d\.){63}d" \(MAX_STATE_DICT_DEPTH\)$/);
+    // 63 levels of nesting below the root are fine.
+    const ok = new PickleWriter().proto(2);
+    for (let i = 0; i < 63; i++) ok.emptyDict().str('d');
+    ok.emptyDict().str('w').value(t({ shape: [1] })).setitem();
+    for (let i = 0; i < 63; i++) ok.setitem();
+    const store = await open(buildPth(ok.stop().finish(), { '0': storage }));
+    expect(store.keys()).toEqual([`${'d.'.repeat(63)}w`]);
+  });
+
+  it('a 100k-deep _rebuild_from_type_v2 chain is refused by name; one level (torch) works', async () => {
+    const chain = (depth: number): Uint8Array => {
+      const w = new PickleWriter().proto(2).emptyDict().str('w');
+      w.global('torch._tensor', '_rebuild_from_type_v2').put(0);
+      for (let i = 0; i < depth; i++) w.mark().get(0).global('torch', 'Tensor').put(1).pop().get(1);
+      w.mark().global('torch._utils', '_rebuild_tensor_v2');
+      w.global('torch', 'Tensor').mark();
+      w.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(6).tuple().binpersid();
+      w.int(0).value(tuple(2)).value(tuple(1)).bool(false).global('collections', 'OrderedDict').emptyTuple().reduce().tuple();
+      w.emptyDict().tuple(); // innermost (func, type, args, state)
+      for (let i = 0; i < depth; i++) w.emptyDict().tuple();
+      return w.reduce().setitem().stop().finish();
+    };
+    const store = await open(buildPth(chain(0), { '0': storage }));
+    expect([...((await store.read('w')).data as Float32Array)]).toEqual([0, 1]);
+    const nested = await open(buildPth(chain(3), { '0': storage }));
+    expect([...((await nested.read('w')).data as Float32Array)]).toEqual([0, 1]);
+    await expectError(timed(3000, () => open(buildPth(chain(100_000), { '0': storage }), 'chain.pth')), 'E_CORRUPT', 'chain.pth: tensor w: more than 16 nested _rebuild_from_type_v2 calls');
+  });
+
+  it('duplicate state-dict keys are refused, naming the key (no tensor dropped silently)', async () => {
+    const w = new PickleWriter().proto(2).emptyDict().str('model').emptyDict().mark();
+    w.str('w').value(t({ shape: [1] })).str('w').value(t({ shape: [1], offset: 1 }));
+    w.setitems().setitem().stop();
+    await expectError(open(buildPth(w.finish(), { '0': storage })), 'E_CORRUPT', 'ck.pth: corrupt pickle: SETITEMS gives dict key "w" a second value');
+    // The same through OrderedDict([(k, v), ...]).
+    const od = new PickleWriter().proto(2).emptyDict().str('model').global('collections', 'OrderedDict');
+    od.value([tuple('w', t({ shape: [1] })), tuple('w', t({ shape: [1], offset: 1 }))]).tupleN(1).reduce().setitem().stop();
+    await expectError(open(buildPth(od.finish(), { '0': storage })), 'E_CORRUPT', 'OrderedDict gets key "w" twice');
+  });
+
+  it('keys with invalid UTF-8 are refused instead of colliding as U+FFFD', async () => {
+    const w = new PickleWriter().proto(2).emptyDict().mark();
+    w.strBytes([0x77, 0xff]).value(t({ shape: [1] }));
+    w.strBytes([0x77, 0xfe]).value(t({ shape: [1], offset: 1 }));
+    w.setitems().stop();
+    await expectError(open(buildPth(w.finish(), { '0': storage })), 'E_CORRUPT', 'ck.pth: corrupt pickle: BINUNICODE is not valid UTF-8');
+  });
+
+  it('a data.pkl over 64 MiB is refused from its header, before inflating (a 256 MiB EMPTY_LIST bomb)', async () => {
+    const bomb = deflateRun(0x5d, 256 * 2 ** 20); // 1.7 MB of deflate data
+    const mib = new Uint8Array(2 ** 20).fill(0x5d);
+    let crc = 0;
+    for (let i = 0; i < 256; i++) crc = crc32(mib, crc);
+    // Honest header, correct CRC: before the limit this inflated and then ran V8 out of memory.
+    const bytes = writeZip([{ name: 'archive/data.pkl', deflated: bomb, size: 256 * 2 ** 20, crc }]);
+    await expectError(timed(1000, () => open(bytes, 'bomb.pth')), 'E_UNSUPPORTED', 'bomb.pth: archive/data.pkl is 268435456 bytes, over the 64 MiB limit for a checkpoint pickle (MAX_PICKLE_BYTES)');
+  });
+
+  it('a data.pkl whose header understates its size is stopped while inflating', async () => {
+    const bomb = deflateRun(0x5d, 256 * 2 ** 20);
+    const bytes = writeZip([{ name: 'archive/data.pkl', deflated: bomb, size: 1000, crc: 0 }]);
+    await expectError(timed(1000, () => open(bytes, 'liar.pth')), 'E_CORRUPT', 'liar.pth: zip entry archive/data.pkl: inflates to more than the 1000 bytes its header declares');
+  });
+
+  it('a flipped bit in a storage is E_CORRUPT (CRC-32), for whole and partial reads', async () => {
+    const root = dict([['model', dict([['all', t({ shape: [6] })], ['part', t({ shape: [2], key: '1' })]])]]);
+    const bytes = buildPth(root, { '0': storage, '1': storage });
+    const layout = zipLayout(bytes);
+    const flip = (entry: string, byte: number): Uint8Array => {
+      const copy = bytes.slice();
+      copy[layout.find((e) => e.name === entry)!.data + byte]! ^= 0x10;
+      return copy;
+    };
+    // Exponent bit of the first float: 0 becomes 2^-124 → the value is silently wrong without a CRC.
+    const whole = await open(flip('archive/data/0', 3), 'flip.pth');
+    await expectError(whole.read('all'), 'E_CORRUPT', /^flip\.pth: zip entry archive\/data\/0 fails its CRC-32 check/);
+    await expectError(whole.read('all'), 'E_CORRUPT', 'fails its CRC-32 check'); // and stays refused
+    // The damage lies outside the 2 floats `part` views: the whole storage is still checked once.
+    const partial = await open(flip('archive/data/1', 20), 'flip.pth');
+    await expectError(partial.read('part'), 'E_CORRUPT', 'zip entry archive/data/1 fails its CRC-32 check');
+    expect([...((await partial.read('all')).data as Float32Array)]).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('a central directory pointing a storage at another entry is refused', async () => {
+    const root = dict([['model', dict([['a', t({ shape: [6] })], ['b', t({ shape: [6], key: '1' })]])]]);
+    const bytes = buildPth(root, { '0': storage, '1': f32(6, 7, 8, 9, 10, 11) });
+    const layout = zipLayout(bytes);
+    const entry = (name: string) => layout.find((e) => e.name === name)!;
+    const retarget = (name: string, offset: number): Uint8Array => {
+      const copy = bytes.slice();
+      new DataView(copy.buffer).setUint32(entry(name).central + 42, offset, true);
+      return copy;
+    };
+    // data/1 → data/0's local header: both entries claim the same bytes.
+    await expectError(open(retarget('archive/data/1', entry('archive/data/0').local), 'x.pth'), 'E_CORRUPT', /^x\.pth: zip entry archive\/data\/[01] \(bytes \d+\.\.\d+\) overlaps zip entry archive\/data\/[01]/);
+    // data/0 → into data.pkl's data: reading the pickle's bytes as floats.
+    await expectError(open(retarget('archive/data/0', entry('archive/data.pkl').data + 8), 'x.pth'), 'E_CORRUPT', 'overlaps zip entry archive/data/0');
+  });
+
+  it('local headers must agree with the central directory', async () => {
+    const root = dict([['model', dict([['a', t({ shape: [6] })]])]]);
+    const bytes = buildPth(root, { '0': storage });
+    const local = zipLayout(bytes).find((e) => e.name === 'archive/data/0')!.local;
+    const patch = (at: number, value: number, width: 1 | 2 | 4): Uint8Array => {
+      const copy = bytes.slice();
+      const dv = new DataView(copy.buffer);
+      if (width === 1) copy[at] = value;
+      else if (width === 2) dv.setUint16(at, value, true);
+      else dv.setUint32(at, value, true);
+      return copy;
+    };
+    const read = async (b: Uint8Array) => (await open(b, 'l.pth')).read('a');
+    await expectError(read(patch(local, 0, 4)), 'E_CORRUPT', 'l.pth: bad local header signature for zip entry archive/data/0');
+    await expectError(read(patch(local + 30 + 'archive/data/'.length, 0x39, 1)), 'E_CORRUPT', 'l.pth: zip entry archive/data/0: local header at');
+    await expectError(read(patch(local + 8, 8, 2)), 'E_CORRUPT', 'zip entry archive/data/0: local header says compression method 8, the central directory 0');
+    await expectError(read(patch(local + 22, 20, 4)), 'E_CORRUPT', 'zip entry archive/data/0: local header (CRC');
+    await expectError(read(patch(local + 14, 1, 4)), 'E_CORRUPT', 'disagrees with the central directory');
+    // A longer local extra field shifts the data into the next entry.
+    const extra = new DataView(bytes.buffer, bytes.byteOffset).getUint16(local + 28, true);
+    await expectError(read(patch(local + 28, extra + 8, 2)), 'E_CORRUPT', /^l\.pth: zip entry archive\/data\/0: data \(bytes \d+\.\.\d+\) runs into the next entry or the central directory at \d+$/);
+  });
+
+  it('torch-style archives (data descriptors, zero sizes in local headers) still read', async () => {
+    const root = dict([['model', dict([['a', t({ shape: [2, 3] })]])]]);
+    const bytes = buildPth(root, { '0': storage }, { dataDescriptor: true });
+    const store = await open(bytes);
+    expect([...((await store.read('a')).data as Float32Array)]).toEqual([0, 1, 2, 3, 4, 5]);
+    const z64 = await open(buildPth(root, { '0': storage }, { dataDescriptor: true, zip64: true }));
+    expect([...((await z64.read('a')).data as Float32Array)]).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('a deflated storage is inflated once for many tensor views (40 reads)', async () => {
+    const n = 1 << 20; // 4 MiB of float32
+    const values = new Float32Array(n).map((_, i) => i % 1000);
+    const views = Array.from({ length: 40 }, (_, i): [string, PyValue] => [`v${i}`, t({ shape: [1000], offset: i * 1000, numel: n })]);
+    const bytes = buildPth(dict([['model', dict(views)]]), { '0': new Uint8Array(values.buffer) }, { deflate: ['0'] });
+    const pkl = zipLayout(bytes).find((e) => e.name === 'archive/data/0')!;
+    const inner = memorySource(bytes, 'deflated.pth');
+    let storageReads = 0;
+    const counting = { ...inner, read: (offset: number, length: number) => {
+      if (offset === pkl.data && length === pkl.compressedSize) storageReads++;
+      return inner.read(offset, length);
+    } };
+    const store = await openPth(counting);
+    const t0 = performance.now();
+    for (let i = 0; i < 40; i++) {
+      const got = (await store.read(`v${i}`)).data as Float32Array;
+      expect(got.length).toBe(1000);
+      expect(got[7]).toBe(7);
+    }
+    expect(storageReads).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // Results are copies: changing one leaves the cached bytes alone.
+    ((await store.read('v0')).data as Float32Array)[0] = 42;
+    expect((await store.read('v0')).data[0]).toBe(0);
+  });
+
+  it('a byteorder entry of more than 16 bytes is refused without reading it', async () => {
+    const bytes = buildPth(dict([['a', t({ shape: [1] })]]), { '0': storage }, { byteorder: 'little'.repeat(10) });
+    await expectError(open(bytes), 'E_FORMAT', 'ck.pth: archive/byteorder has 60 bytes, expected "little" or "big"');
+  });
+
+  it('huge key names stay out of messages', async () => {
+    const key = `${'k'.repeat(1_000_000)}\n`;
+    const caught = await open(buildPth(dict([[key, t({ shape: [7] })]]), { '0': storage })).then(() => undefined, (e: unknown) => e);
+    expect(isSedsegError(caught)).toBe(true);
+    const message = (caught as Error).message;
+    expect(message).toMatch(/^ck\.pth: tensor k{200}…\(1000001 chars\) \(size \[7\]/);
+    expect(message.length).toBeLessThan(500);
   });
 });

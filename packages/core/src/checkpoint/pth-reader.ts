@@ -1,10 +1,11 @@
 import { SedsegError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
+import { nameForMessage, shapeForMessage } from '../io/message-text.js';
 import { looksLikeZip, openZip, type ZipArchive, type ZipEntry } from '../io/zip-reader.js';
 import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
 import { allocTypedArray, shapeSize, shapeToString, typedArrayFromBytes, type HostTensor } from '../tensor/host-tensor.js';
 import type { TensorInfo, WeightStore } from '../weights/weight-store.js';
-import { isDict, isTuple, PickleGlobalRef, pyTypeName, unpickle, type PickleGlobal } from './pickle.js';
+import { isDict, isTuple, PickleDataError, PickleGlobalRef, pyTypeName, unpickle, type PickleGlobal } from './pickle.js';
 
 /**
  * Reader for `torch.save` checkpoints (the zip format of torch >= 1.6), without Python and
@@ -23,8 +24,34 @@ import { isDict, isTuple, PickleGlobalRef, pyTypeName, unpickle, type PickleGlob
  * read, so they may be absent or malformed; they must still use whitelisted globals only.
  *
  * A `byteorder` of "big" is supported by byte-swapping on read. Compressed (deflated) storages,
- * which torch never writes, are inflated whole on each read.
+ * which torch never writes, are inflated once and kept by the zip reader (bounded LRU cache,
+ * see zip-reader.ts) so that several tensors viewing one such storage cost one inflation.
+ *
+ * Hostile files: the zip reader checks every entry's CRC-32 once (lazily, on its first read)
+ * and its local header against the central directory. `data.pkl` may be at most
+ * `MAX_PICKLE_BYTES`; the pickle VM bounds the objects it creates (pickle.ts). The walk over
+ * the unpickled object visits each dict once, iteratively, at most `MAX_STATE_DICT_DEPTH`
+ * levels deep.
  */
+
+/**
+ * Largest `data.pkl` accepted (uncompressed bytes, checked against the zip header and again
+ * while inflating). The pickle of a released SED checkpoint is a few hundred kB (about 150
+ * bytes per tensor); 64 MiB would describe some 400,000 tensors.
+ */
+export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Deepest nesting of dicts walked to find tensors. State dicts are flat (`{"model": {...}}`
+ * is two levels); a few wrappers (`{"state_dict": {"module": ...}}`) stay far below.
+ */
+export const MAX_STATE_DICT_DEPTH = 64;
+
+/** Most `_rebuild_from_type_v2` wrappers around one tensor (torch writes one). */
+const MAX_REBUILD_NESTING = 16;
+
+/** Largest `byteorder` entry ("little" or "big" and maybe a newline). */
+const MAX_BYTEORDER_BYTES = 16;
 
 /** Storage classes named in persistent ids → element type (`null`: known, not supported). */
 const STORAGE_TYPES: ReadonlyMap<string, { dtype: DType | null; label: string; bytes: number }> = new Map([
@@ -77,11 +104,29 @@ function rebuildTensor(args: readonly unknown[]): TensorRef {
   if (!(storage instanceof StorageRef)) return bad(`storage is a ${pyTypeName(storage)}`);
   if (!isCount(offset)) return bad(`bad storage offset ${String(offset)}`);
   if (!isCounts(size)) return bad(`bad size ${pyTypeName(size)}`);
-  if (!isCounts(stride) || stride.length !== size.length) return bad(`bad stride for size ${shapeToString(size)}`);
+  if (!isCounts(stride) || stride.length !== size.length) return bad(`bad stride for size ${shapeForMessage(size)}`);
   return new TensorRef(storage, offset, size, stride, storage.problem);
 }
 
 const referenceOnly: PickleGlobal = {};
+
+const REBUILD_FROM_TYPE = 'torch._tensor._rebuild_from_type_v2';
+
+/**
+ * `_rebuild_from_type_v2(func, new_type, args, state)` is `func(*args)` (the subclass and its
+ * state do not matter for the data). A chain of these wrapping each other is unwrapped in a
+ * loop, at most MAX_REBUILD_NESTING deep: no recursion however the pickle nests them.
+ */
+function rebuildFromType(args: readonly unknown[]): unknown {
+  let [func, , inner] = args;
+  for (let depth = 0; func instanceof PickleGlobalRef && func.qualname === REBUILD_FROM_TYPE && isTuple(inner); depth++) {
+    if (depth >= MAX_REBUILD_NESTING) {
+      return new TensorRef(new StorageRef('?', '?', 0), 0, [], [], `more than ${MAX_REBUILD_NESTING} nested _rebuild_from_type_v2 calls`);
+    }
+    [func, , inner] = inner;
+  }
+  return func instanceof PickleGlobalRef && func.spec.call && isTuple(inner) ? func.spec.call(inner) : rebuildTensor([]);
+}
 
 /**
  * The only globals a checkpoint may name. Storage classes and tensor types may only be
@@ -94,13 +139,7 @@ export const PTH_GLOBALS: ReadonlyMap<string, PickleGlobal> = new Map<string, Pi
   ['torch._utils._rebuild_parameter', { call: (args) => args[0] }],
   ['torch._utils._rebuild_parameter_with_state', { call: (args) => args[0] }],
   // _rebuild_from_type_v2(func, new_type, args, state): tensors with Python attributes.
-  [
-    'torch._tensor._rebuild_from_type_v2',
-    {
-      call: ([func, , args]) =>
-        func instanceof PickleGlobalRef && func.spec.call && isTuple(args) ? func.spec.call(args) : rebuildTensor([]),
-    },
-  ],
+  ['torch._tensor._rebuild_from_type_v2', { call: rebuildFromType }],
   ['torch.Tensor', referenceOnly],
   ['torch.nn.parameter.Parameter', referenceOnly],
   // OrderedDict() or OrderedDict([(k, v), ...]); items usually follow via SETITEMS.
@@ -110,7 +149,13 @@ export const PTH_GLOBALS: ReadonlyMap<string, PickleGlobal> = new Map<string, Pi
       call: (args) => {
         const map = new Map<unknown, unknown>();
         const items = args[0];
-        if (Array.isArray(items)) for (const kv of items) if (Array.isArray(kv) && kv.length === 2) map.set(kv[0], kv[1]);
+        if (Array.isArray(items)) {
+          for (const kv of items) {
+            if (!Array.isArray(kv) || kv.length !== 2) continue;
+            if (map.has(kv[0])) throw new PickleDataError(`OrderedDict gets key ${typeof kv[0] === 'string' ? JSON.stringify(nameForMessage(kv[0])) : pyTypeName(kv[0])} twice`);
+            map.set(kv[0], kv[1]);
+          }
+        }
         return map;
       },
     },
@@ -165,7 +210,15 @@ export async function openPth(source: ByteSource): Promise<WeightStore> {
   }
   const bigEndian = await readByteOrder(zip, prefix);
 
-  const pickled = await zip.readEntry(zip.get(`${prefix}/data.pkl`)!);
+  const pklEntry = zip.get(`${prefix}/data.pkl`)!;
+  if (pklEntry.uncompressedSize > MAX_PICKLE_BYTES) {
+    throw new SedsegError(
+      'E_UNSUPPORTED',
+      `${file}: ${nameForMessage(pklEntry.name)} is ${pklEntry.uncompressedSize} bytes, over the ${MAX_PICKLE_BYTES / 2 ** 20} MiB limit for a checkpoint pickle (MAX_PICKLE_BYTES)`,
+    );
+  }
+  // The zip reader never returns more than the declared size (checked while inflating).
+  const pickled = await zip.readEntry(pklEntry);
   const root = unpickle(pickled, {
     source: file,
     globals: PTH_GLOBALS,
@@ -186,7 +239,7 @@ export async function openPth(source: ByteSource): Promise<WeightStore> {
     info: (name) => tensors.get(name)?.info,
     async read(name) {
       const t = tensors.get(name);
-      if (!t) throw new SedsegError('E_KEY', `${file}: no tensor named ${JSON.stringify(name)}`);
+      if (!t) throw new SedsegError('E_KEY', `${file}: no tensor named ${JSON.stringify(nameForMessage(String(name)))}`);
       return readTensor(zip, t, bigEndian);
     },
     close: () => source.close(),
@@ -196,9 +249,12 @@ export async function openPth(source: ByteSource): Promise<WeightStore> {
 async function readByteOrder(zip: ZipArchive, prefix: string): Promise<boolean> {
   const entry = zip.get(`${prefix}/byteorder`);
   if (!entry) return false; // written since torch 1.13; older files are little-endian
+  if (entry.uncompressedSize > MAX_BYTEORDER_BYTES) {
+    throw new SedsegError('E_FORMAT', `${zip.source.name}: ${nameForMessage(entry.name)} has ${entry.uncompressedSize} bytes, expected "little" or "big"`);
+  }
   const text = new TextDecoder().decode(await zip.readEntry(entry)).trim();
   if (text !== 'little' && text !== 'big') {
-    throw new SedsegError('E_FORMAT', `${zip.source.name}: ${entry.name} is ${JSON.stringify(text)}, expected "little" or "big"`);
+    throw new SedsegError('E_FORMAT', `${zip.source.name}: ${nameForMessage(entry.name)} is ${JSON.stringify(nameForMessage(text))}, expected "little" or "big"`);
   }
   return text === 'big';
 }
@@ -225,23 +281,53 @@ function selectStateDict(root: unknown, file: string): Map<string, TensorRef> {
   }
   const found = flattenTensors(root, file);
   if (found.size === 0) {
-    const keys = [...root.keys()].slice(0, 8).map((k) => String(k)).join(', ');
+    const keys = [...root.keys()]
+      .slice(0, 8)
+      .map((k) => (typeof k === 'string' || typeof k === 'number' ? nameForMessage(String(k), 40) : pyTypeName(k)))
+      .join(', ');
     throw new SedsegError('E_FORMAT', `${file}: no tensors found in the checkpoint (top-level keys: ${keys || 'none'})`);
   }
   return found;
 }
 
-function flattenTensors(dict: Map<unknown, unknown>, file: string, prefix = '', out = new Map<string, TensorRef>()): Map<string, TensorRef> {
-  for (const [key, value] of dict) {
+/**
+ * Tensors under a dict, keyed by their '.'-joined path. Iterative (an explicit stack), so deep
+ * nesting cannot overflow the call stack, and refused past MAX_STATE_DICT_DEPTH levels.
+ *
+ * Shared objects: a pickle can reference one dict from many places (memo), so the paths to it
+ * can be exponentially many (48 dicts each holding the previous one twice: 2^48 paths). Each
+ * dict is walked once, the first time it is reached (depth-first, in insertion order); a dict
+ * reached again — or a dict inside itself — adds nothing, so its tensors are named by the
+ * first path only. A tensor object stored under two keys of dicts that are walked (tied
+ * weights in a state dict) keeps both names, as torch does on load.
+ */
+function flattenTensors(root: Map<unknown, unknown>, file: string): Map<string, TensorRef> {
+  const out = new Map<string, TensorRef>();
+  const seen = new Set<Map<unknown, unknown>>([root]);
+  // Each frame walks one dict; `iter` resumes where a nested dict interrupted it.
+  const frames: { iter: Iterator<[unknown, unknown]>; prefix: string }[] = [{ iter: root.entries(), prefix: '' }];
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1]!;
+    const step = frame.iter.next();
+    if (step.done) {
+      frames.pop();
+      continue;
+    }
+    const [key, value] = step.value;
     if (!(value instanceof TensorRef) && !isDict(value)) continue; // numbers, strings, None…
     if (typeof key !== 'string' && typeof key !== 'number') {
-      throw new SedsegError('E_FORMAT', `${file}: state dict key of type ${pyTypeName(key)} under "${prefix}"`);
+      throw new SedsegError('E_FORMAT', `${file}: state dict key of type ${pyTypeName(key)} under "${nameForMessage(frame.prefix)}"`);
     }
-    const name = prefix + String(key);
+    const name = frame.prefix + String(key);
     if (isDict(value)) {
-      flattenTensors(value, file, `${name}.`, out);
+      if (seen.has(value)) continue;
+      seen.add(value);
+      if (frames.length >= MAX_STATE_DICT_DEPTH) {
+        throw new SedsegError('E_UNSUPPORTED', `${file}: dicts nested more than ${MAX_STATE_DICT_DEPTH} levels deep under "${nameForMessage(name)}" (MAX_STATE_DICT_DEPTH)`);
+      }
+      frames.push({ iter: value.entries(), prefix: `${name}.` });
     } else {
-      if (out.has(name)) throw new SedsegError('E_FORMAT', `${file}: duplicate tensor name ${name} after flattening nested dicts`);
+      if (out.has(name)) throw new SedsegError('E_FORMAT', `${file}: duplicate tensor name ${nameForMessage(name)} after flattening nested dicts`);
       out.set(name, value);
     }
   }
@@ -249,13 +335,14 @@ function flattenTensors(dict: Map<unknown, unknown>, file: string, prefix = '', 
 }
 
 /** Validates a state-dict tensor against its storage entry, before any data is read. */
-function checkTensor(zip: ZipArchive, prefix: string, name: string, ref: TensorRef): PthTensor {
+function checkTensor(zip: ZipArchive, prefix: string, key: string, ref: TensorRef): PthTensor {
   const file = zip.source.name;
+  const name = nameForMessage(key); // for messages; info.name keeps the real key
   if (ref.problem) throw new SedsegError('E_CORRUPT', `${file}: tensor ${name}: ${ref.problem}`);
-  const storageName = `data/${ref.storage.key}`;
+  const storageName = `data/${nameForMessage(ref.storage.key)}`;
   const type = STORAGE_TYPES.get(ref.storage.type)!;
   if (!type.dtype) throw new SedsegError('E_UNSUPPORTED', `${file}: tensor ${name} has unsupported dtype ${type.label}`);
-  const entry = zip.get(`${prefix}/${storageName}`);
+  const entry = zip.get(`${prefix}/data/${ref.storage.key}`);
   if (!entry) throw new SedsegError('E_CORRUPT', `${file}: missing storage ${storageName} for tensor ${name}`);
   const storageBytes = ref.storage.numel * type.bytes;
   if (entry.uncompressedSize < storageBytes) {
@@ -268,10 +355,10 @@ function checkTensor(zip: ZipArchive, prefix: string, name: string, ref: TensorR
   if (!Number.isSafeInteger(span) || ref.offset + span > ref.storage.numel) {
     throw new SedsegError(
       'E_CORRUPT',
-      `${file}: tensor ${name} (size ${shapeToString(ref.shape)}, stride ${shapeToString(ref.stride)}, offset ${ref.offset}) reaches past the end of its storage ${storageName} (${ref.storage.numel} elements)`,
+      `${file}: tensor ${name} (size ${shapeForMessage(ref.shape)}, stride ${shapeForMessage(ref.stride)}, offset ${ref.offset}) reaches past the end of its storage ${storageName} (${ref.storage.numel} elements)`,
     );
   }
-  return { info: Object.freeze({ name, dtype: type.dtype, shape: Object.freeze([...ref.shape]) }), ref, entry, span };
+  return { info: Object.freeze({ name: key, dtype: type.dtype, shape: Object.freeze([...ref.shape]) }), ref, entry, span };
 }
 
 async function readTensor(zip: ZipArchive, t: PthTensor, bigEndian: boolean): Promise<HostTensor> {
@@ -289,7 +376,7 @@ async function readTensor(zip: ZipArchive, t: PthTensor, bigEndian: boolean): Pr
     try {
       out = new Uint8Array(count * size);
     } catch (e) {
-      throw new SedsegError('E_UNSUPPORTED', `${zip.source.name}: tensor ${name} ${shapeToString(shape)} is too large to materialise`, { cause: e });
+      throw new SedsegError('E_UNSUPPORTED', `${zip.source.name}: tensor ${nameForMessage(name)} ${shapeForMessage(shape)} is too large to materialise`, { cause: e });
     }
     gather(raw, out, size, shape, t.ref.stride);
     bytes = out;
