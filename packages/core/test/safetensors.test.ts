@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openSafetensors, safetensorsHeader, serializeSafetensors } from '../src/checkpoint/safetensors.js';
 import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
 import { memorySource, type ByteSource } from '../src/io/byte-source.js';
 import { fileSource } from '../src/node/file-source.js';
+import { writeSafetensorsFile } from '../src/node/write-safetensors.js';
 import type { DType } from '../src/tensor/dtype.js';
 import { castFloat, float16BitsToFloat32, float32ToFloat16Array } from '../src/tensor/float-convert.js';
 import type { HostTensor } from '../src/tensor/host-tensor.js';
@@ -280,9 +283,12 @@ describe('hostile headers', () => {
       'E_CORRUPT', '"big"', '"x"', 'overlap',
     );
     await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(0, 8) }, 8)), 'E_CORRUPT', '"a"', '"b"');
-    // Empty tensors occupy no bytes and may sit anywhere; holes are tolerated.
-    const ok = await open(rawFile({ a: f32(0, 8), e: f32(4, 4, [0]), c: f32(12, 16) }, 16));
-    expect(ok.keys()).toEqual(['a', 'e', 'c']);
+    // An empty tensor inside another one overlaps it too (the reference crate requires every
+    // tensor, empty or not, to start where the previous one ends).
+    await expectError(() => open(rawFile({ a: f32(0, 8), e: f32(4, 4, [0]) }, 8)), 'E_CORRUPT', '"a"', '"e"', 'overlap');
+    // Empty tensors at the boundaries between tensors are fine, in header order among ties.
+    const ok = await open(rawFile({ e0: f32(0, 0, [0]), a: f32(0, 8), e: f32(8, 8, [0, 3]), c: f32(8, 16), z: f32(16, 16, [0]) }, 16));
+    expect(ok.keys()).toEqual(['e0', 'a', 'e', 'c', 'z']);
   });
 
   it('refuses offsets outside the data area', async () => {
@@ -345,5 +351,77 @@ describe('hostile headers', () => {
     expect(Object.getPrototypeOf(ok.metadata)).toBe(Object.prototype);
     expect(ok.metadata.k).toBe('v');
     expect(Object.keys(ok.metadata)).toContain('__proto__');
+  });
+});
+
+describe('layout rules of the reference implementation (fuzzing regressions)', () => {
+  const f32 = (begin: number, end: number, shape = [(end - begin) / 4]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
+  const tensorsOf = (n: number): Array<[string, HostTensor]> =>
+    Array.from({ length: n }, (_, i): [string, HostTensor] => [`t${i}`, { dtype: 'float32', shape: [3 + (i % 5)], data: new Float32Array(3 + (i % 5)).map((_, j) => i * 100 + j) }]);
+
+  it('refuses 8 bytes inserted in the data area (every later tensor would be shifted)', async () => {
+    const good = serializeSafetensors(tensorsOf(20));
+    const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+    const at = 8 + n + 100;
+    const bad = new Uint8Array(good.length + 8);
+    bad.set(good.subarray(0, at));
+    bad.set(good.subarray(at), at + 8);
+    await expectError(() => open(bad, 'ins.safetensors'), 'E_CORRUPT', 'ins.safetensors: the data area has', '8 trailing bytes');
+  });
+
+  it('refuses gaps between tensors, before the first and after the last', async () => {
+    await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(12, 16) }, 16)), 'E_CORRUPT', 'bad.safetensors: 4 unused bytes after tensor "a" [0, 8]: tensor "b" starts at 12, expected 8');
+    await expectError(() => open(rawFile({ a: f32(4, 8) }, 8)), 'E_CORRUPT', '4 unused bytes at the start of the data area: tensor "a" starts at 4, expected 0');
+    await expectError(() => open(rawFile({ a: f32(0, 8) }, 9)), 'E_CORRUPT', 'the data area has 9 bytes but the tensors cover 8 (1 trailing bytes)');
+  });
+
+  it('refuses a header-only file that declares tensors, and data without tensors', async () => {
+    await expectError(() => open(rawFile({ a: f32(0, 8) }, 0)), 'E_CORRUPT', '"a"', 'run past the end of the data area (0 bytes');
+    await expectError(() => open(rawFile({ __metadata__: { k: 'v' } }, 16)), 'E_CORRUPT', 'the data area has 16 bytes but the tensors cover 0 (16 trailing bytes and no tensors)');
+    // A header-only file with no tensors, or only empty ones, is fine.
+    expect((await open(rawFile({}, 0))).keys()).toEqual([]);
+    expect((await open(rawFile({ e: { dtype: 'U8', shape: [0, 5], data_offsets: [0, 0] } }, 0))).keys()).toEqual(['e']);
+  });
+
+  it('refuses byte sizes that overflow', async () => {
+    await expectError(() => open(rawFile({ w: { dtype: 'F64', shape: [2 ** 40, 2 ** 20], data_offsets: [0, 8] } }, 8)), 'E_CORRUPT', '"w"', 'too large');
+  });
+
+  it('bounds messages about shape or data_offsets nested 100k deep (no stack overflow)', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const shapeMsg = await expectError(() => open(rawFile(`{"w": {"dtype": "U8", "shape": ${deep}, "data_offsets": [0, 0]}}`)), 'E_FORMAT', '"w"', 'shape [[[…]]]');
+    expect(shapeMsg.length).toBeLessThan(300);
+    const offsetsMsg = await expectError(() => open(rawFile(`{"w": {"dtype": "U8", "shape": [1], "data_offsets": ${deep}}}`, 1)), 'E_FORMAT', '"w"', 'data_offsets');
+    expect(offsetsMsg.length).toBeLessThan(300);
+    const dtypeMsg = await expectError(() => open(rawFile({ w: { dtype: 'X'.repeat(1_000_000), shape: [1], data_offsets: [0, 1] } }, 1)), 'E_UNSUPPORTED', '"w"');
+    expect(dtypeMsg.length).toBeLessThan(400);
+    const nameMsg = await expectError(() => open(rawFile({ ['n'.repeat(1_000_000)]: f32(0, 8, [3]) }, 8)), 'E_CORRUPT', 'hold 8 bytes');
+    expect(nameMsg.length).toBeLessThan(500);
+    const metaMsg = await expectError(() => open(rawFile({ __metadata__: { ['m\n'.repeat(100_000)]: [] } })), 'E_FORMAT', '__metadata__', 'an array');
+    expect(metaMsg.length).toBeLessThan(500);
+  });
+
+  it('the golden case files and both writers satisfy the rules', async () => {
+    for (const c of ['case-01', 'case-02', 'case-03', 'case-04']) {
+      const file = fileURLToPath(new URL(`../../../../shared/reference/tiny/${c}/tensors.safetensors`, import.meta.url));
+      const store = await openSafetensors(await fileSource(file));
+      expect(store.keys().length).toBeGreaterThan(5);
+      for (const name of store.keys()) expect((await store.read(name)).shape).toEqual(store.info(name)!.shape);
+      await store.close();
+    }
+    // Empty tensors anywhere in the list, odd sizes, metadata: still back to back.
+    const list = [...tensorsOf(5), ['e', { dtype: 'int64', shape: [0], data: new BigInt64Array(0) }] as [string, HostTensor], ['u', { dtype: 'uint8', shape: [3], data: new Uint8Array([1, 2, 3]) }] as [string, HostTensor]];
+    expect((await open(serializeSafetensors(list, { k: 'v' }))).keys()).toEqual(list.map(([n]) => n));
+    const dir = mkdtempSync(join(tmpdir(), 'sedseg-st-'));
+    try {
+      const path = join(dir, 'w.safetensors');
+      await writeSafetensorsFile(path, [...list].reverse(), { infos: list.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })) });
+      const store = await openSafetensors(await fileSource(path));
+      expect(store.keys()).toEqual(list.map(([n]) => n));
+      expect([...((await store.read('t3')).data as Float32Array)]).toEqual([300, 301, 302, 303, 304, 305]);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { SedsegError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
+import { nameForMessage, previewValue, quoteForMessage, shapeForMessage } from '../io/message-text.js';
 import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
 import { bytesOf, shapeToString, typedArrayFromBytes, type HostTensor } from '../tensor/host-tensor.js';
 import type { TensorInfo, WeightStore } from '../weights/weight-store.js';
@@ -8,6 +9,13 @@ import type { TensorInfo, WeightStore } from '../weights/weight-store.js';
  * The safetensors format: an 8-byte little-endian u64 N, N bytes of UTF-8 JSON header
  * `{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}}`,
  * then the raw little-endian tensor data; offsets are relative to the start of the data area.
+ *
+ * The reader enforces the rules of the reference implementation (the `safetensors` Rust
+ * crate, `Metadata::validate` and `read_metadata`): sorted by `data_offsets`, the tensors must
+ * lie back to back from offset 0 — no gap, no overlap — and together cover the data area
+ * exactly (no trailing bytes), and each tensor's byte length must be numel × dtype size. A file
+ * that breaks them is E_CORRUPT: shifted or padded data would otherwise be read silently as
+ * wrong values.
  */
 
 /** safetensors dtype names <-> sedseg dtypes (only those sedseg handles). */
@@ -75,26 +83,29 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 
 /** Validates one header entry (everything that can be checked without the other tensors). */
 function parseEntry(file: string, name: string, raw: unknown, dataSize: number): Entry {
-  const where = `${file}: tensor "${name}"`;
+  const where = `${file}: tensor ${quoteForMessage(name)}`;
   if (!isPlainObject(raw)) throw new SedsegError('E_FORMAT', `${where}: header entry is not an object`);
   const { dtype: code, shape, data_offsets: offsets } = raw;
   if (typeof code !== 'string') throw new SedsegError('E_FORMAT', `${where}: dtype is missing or not a string`);
   const dtype = FROM_SAFETENSORS.get(code);
   if (dtype === undefined) {
-    throw new SedsegError('E_UNSUPPORTED', `${where} has dtype ${JSON.stringify(code).slice(0, 40)}, which is not supported (supported: ${[...FROM_SAFETENSORS.keys()].join(', ')})`);
+    throw new SedsegError('E_UNSUPPORTED', `${where} has dtype ${previewValue(code, 40)}, which is not supported (supported: ${[...FROM_SAFETENSORS.keys()].join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    throw new SedsegError('E_FORMAT', `${where}: shape ${JSON.stringify(shape)?.slice(0, 80)} is not a list of non-negative integers`);
+    throw new SedsegError('E_FORMAT', `${where}: shape ${previewValue(shape)} is not a list of non-negative integers`);
   }
   const [begin, end] = Array.isArray(offsets) && offsets.length === 2 && offsets.every(isCount) ? (offsets as [number, number]) : [];
   if (begin === undefined || end === undefined || begin > end) {
-    throw new SedsegError('E_FORMAT', `${where}: data_offsets ${JSON.stringify(offsets)?.slice(0, 80)} is not [begin, end] with 0 <= begin <= end`);
+    throw new SedsegError('E_FORMAT', `${where}: data_offsets ${previewValue(offsets)} is not [begin, end] with 0 <= begin <= end`);
   }
   let numel = 1;
   for (const d of shape as number[]) numel *= d;
   const needed = numel * DTYPE_BYTES[dtype];
+  if (!Number.isSafeInteger(needed)) {
+    throw new SedsegError('E_CORRUPT', `${where}: ${code} ${shapeForMessage(shape as number[])} is too large (its byte size overflows)`);
+  }
   if (end - begin !== needed) {
-    throw new SedsegError('E_CORRUPT', `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${code} ${shapeToString(shape as number[])} needs ${needed}`);
+    throw new SedsegError('E_CORRUPT', `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${code} ${shapeForMessage(shape as number[])} needs ${needed}`);
   }
   if (end > dataSize) {
     throw new SedsegError('E_CORRUPT', `${where}: data_offsets [${begin}, ${end}] run past the end of the data area (${dataSize} bytes; truncated file?)`);
@@ -102,18 +113,38 @@ function parseEntry(file: string, name: string, raw: unknown, dataSize: number):
   return { name, dtype, shape: shape as number[], begin, end };
 }
 
-/** Sorts entries into storage order and refuses any two that share a byte. */
-function sortAndCheckOverlaps(file: string, entries: Entry[]): Entry[] {
-  // Stable sort: ties (only possible for empty tensors) keep header order.
+/**
+ * Sorts entries into storage order and checks the layout rules of the reference crate: each
+ * tensor starts where the previous one ends (the first at 0) and the last ends at the end of
+ * the data area. Ties (empty tensors at one offset) keep header order.
+ */
+function sortAndCheckLayout(file: string, entries: Entry[], dataSize: number): Entry[] {
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  // Track the tensor reaching furthest so far: a large tensor may cover several later ones.
-  let reach: Entry | undefined;
+  let expected = 0; // where the next tensor must start
+  let previous: Entry | undefined;
   for (const e of sorted) {
-    if (e.begin === e.end) continue; // an empty tensor occupies no bytes
-    if (reach !== undefined && e.begin < reach.end) {
-      throw new SedsegError('E_CORRUPT', `${file}: tensors "${reach.name}" [${reach.begin}, ${reach.end}] and "${e.name}" [${e.begin}, ${e.end}] overlap`);
+    if (e.begin < expected) {
+      const other = previous!;
+      throw new SedsegError(
+        'E_CORRUPT',
+        `${file}: tensors ${quoteForMessage(other.name)} [${other.begin}, ${other.end}] and ${quoteForMessage(e.name)} [${e.begin}, ${e.end}] overlap`,
+      );
     }
-    if (reach === undefined || e.end > reach.end) reach = e;
+    if (e.begin > expected) {
+      const after = previous ? `after tensor ${quoteForMessage(previous.name)} [${previous.begin}, ${previous.end}]` : 'at the start of the data area';
+      throw new SedsegError(
+        'E_CORRUPT',
+        `${file}: ${e.begin - expected} unused bytes ${after}: tensor ${quoteForMessage(e.name)} starts at ${e.begin}, expected ${expected} (tensors must fill the data area back to back)`,
+      );
+    }
+    expected = e.end;
+    previous = e;
+  }
+  if (expected !== dataSize) {
+    throw new SedsegError(
+      'E_CORRUPT',
+      `${file}: the data area has ${dataSize} bytes but the tensors cover ${expected} (${dataSize - expected} trailing bytes${sorted.length === 0 ? ' and no tensors' : ''})`,
+    );
   }
   return sorted;
 }
@@ -123,7 +154,7 @@ function parseMetadata(file: string, raw: unknown): Record<string, string> {
   if (!isPlainObject(raw)) throw new SedsegError('E_FORMAT', `${file}: ${METADATA_KEY} is not an object`);
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string') {
-      throw new SedsegError('E_FORMAT', `${file}: ${METADATA_KEY} must map strings to strings, but "${k}" is ${v === null ? 'null' : typeof v}`);
+      throw new SedsegError('E_FORMAT', `${file}: ${METADATA_KEY} must map strings to strings, but ${quoteForMessage(k)} is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
     }
   }
   // fromEntries defines own properties, so a key such as "__proto__" stays a plain key.
@@ -148,7 +179,7 @@ async function readHeader(source: ByteSource): Promise<{ json: unknown; dataStar
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
-    const why = String((e as Error).message ?? e).split('\n')[0];
+    const why = nameForMessage(String((e as Error).message ?? e).split('\n')[0]!);
     throw new SedsegError('E_FORMAT', `${file}: bad JSON header: ${why}`, { cause: e });
   }
   return { json, dataStart: 8 + length };
@@ -171,7 +202,7 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsSt
     if (name !== METADATA_KEY) entries.push(parseEntry(file, name, raw, dataSize));
   }
   const metadata = parseMetadata(file, json[METADATA_KEY]);
-  const ordered = sortAndCheckOverlaps(file, entries);
+  const ordered = sortAndCheckLayout(file, entries, dataSize);
   const byName = new Map(ordered.map((e) => [e.name, e]));
   const keys = ordered.map((e) => e.name);
   let closed = false;
@@ -187,8 +218,8 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsSt
     },
     async read(name) {
       const e = byName.get(name);
-      if (e === undefined) throw new SedsegError('E_KEY', `${file}: no tensor named "${name}"`);
-      if (closed) throw new SedsegError('E_IO', `${file}: read of "${name}" after close`);
+      if (e === undefined) throw new SedsegError('E_KEY', `${file}: no tensor named ${quoteForMessage(String(name))}`);
+      if (closed) throw new SedsegError('E_IO', `${file}: read of ${quoteForMessage(name)} after close`);
       const bytes = await source.read(dataStart + e.begin, e.end - e.begin);
       // typedArrayFromBytes copies only when the range is misaligned for the dtype.
       return { dtype: e.dtype, shape: e.shape, data: typedArrayFromBytes(e.dtype, bytes) };
@@ -234,13 +265,13 @@ export function safetensorsHeader(entries: readonly TensorInfo[], metadata?: Rec
   let pos = 0;
   for (const { name, dtype, shape } of entries) {
     if (typeof name !== 'string' || name === '' || name === METADATA_KEY) {
-      throw new SedsegError('E_ARGUMENT', `invalid safetensors tensor name ${JSON.stringify(name)}`);
+      throw new SedsegError('E_ARGUMENT', `invalid safetensors tensor name ${previewValue(name)}`);
     }
     if (seen.has(name)) throw new SedsegError('E_ARGUMENT', `duplicate safetensors tensor name "${name}"`);
     seen.add(name);
     if (!Object.hasOwn(TO_SAFETENSORS, dtype)) throw new SedsegError('E_ARGUMENT', `tensor "${name}": unknown dtype ${String(dtype)}`);
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      throw new SedsegError('E_ARGUMENT', `tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+      throw new SedsegError('E_ARGUMENT', `tensor ${quoteForMessage(name)}: shape ${previewValue(shape)} is not a list of non-negative integers`);
     }
     let numel = 1;
     for (const d of shape) numel *= d;
