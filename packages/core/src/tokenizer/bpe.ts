@@ -11,6 +11,10 @@
  * `left * PAIR_STRIDE + right`. Every symbol string has exactly one id (the Python dicts keep
  * the last index of a repeated key, and so do the maps here), so this is the same as comparing
  * strings.
+ *
+ * Cost: the Python loop rescans the whole word after every merge, which is quadratic (a 100 kB
+ * "word" takes tens of seconds). `merge` gives the identical result in O(n log n) with a heap of
+ * candidate pairs ordered by (rank, position) over a linked list of symbols; see its comment.
  */
 import { SedsegError } from '../errors.js';
 import { bytesToUnicode } from './bytes-to-unicode.js';
@@ -20,6 +24,12 @@ const PAIR_STRIDE = 1 << 20;
 
 /** Default bound of the per-word cache (entries per generation, see `WordCache`). */
 export const DEFAULT_WORD_CACHE_SIZE = 50_000;
+
+/**
+ * Words longer than this (UTF-16 units) are not cached: real words and class names are far
+ * shorter, and caching pathological long inputs would let the cache hold gigabytes.
+ */
+export const MAX_CACHED_WORD_LENGTH = 256;
 
 /**
  * A bounded word → ids cache with two generations: lookups hit the current generation, then the
@@ -122,10 +132,10 @@ export class BpeModel {
    * byte-encoded) to `out`. Results are cached per word.
    */
   encodeWord(word: string, out: number[]): void {
-    let ids = this.cache.get(word);
+    let ids = word.length <= MAX_CACHED_WORD_LENGTH ? this.cache.get(word) : undefined;
     if (ids === undefined) {
       ids = this.merge(this.initialSymbols(word));
-      this.cache.set(word, ids);
+      if (word.length <= MAX_CACHED_WORD_LENGTH) this.cache.set(word, ids);
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }
@@ -162,31 +172,104 @@ export class BpeModel {
     return bytes.map((b, i) => (i === last ? this.byteEndIds[b]! : this.byteIds[b]!));
   }
 
-  /** The merge loop of `SimpleTokenizer.bpe`, on ids. */
+  /**
+   * The merge loop of `SimpleTokenizer.bpe`, on ids, in O(n log n).
+   *
+   * Python repeats rounds: find the lowest-ranked adjacent pair, then merge every occurrence of
+   * that pair in one left-to-right pass (an occurrence whose left symbol was just consumed is
+   * skipped, as in "a a a" → "aa a"), until no pair has a rank. Here the symbols form a linked
+   * list and a min-heap holds candidate pairs keyed by (rank, position of the left symbol); a
+   * round pops every heap entry of the lowest rank in position order, which is the same
+   * left-to-right pass. A popped entry is used only if its pair is still there: symbols only
+   * grow (a merged string is longer than both parts), so a pair that changed can never become
+   * that pair again and a stale entry never becomes valid. Pairs created during a round are
+   * held back until the round ends, as Python only looks at them in the next round — so the
+   * result is identical for any merge list, even one where a merged symbol forms a pair of
+   * lower rank. Each merge adds at most two entries: O(n log n) overall.
+   */
   private merge(symbols: number[]): number[] {
-    let word = symbols;
-    while (word.length > 1) {
-      let best = -1;
-      for (let i = 0; i + 1 < word.length; i++) {
-        const rank = this.ranks.get(word[i]! * PAIR_STRIDE + word[i + 1]!);
-        if (rank !== undefined && (best < 0 || rank < best)) best = rank;
-      }
-      if (best < 0) break;
-      const first = this.mergeLeft[best]!;
-      const second = this.mergeRight[best]!;
-      const merged = this.mergedIds[best]!;
-      const next: number[] = [];
-      for (let i = 0; i < word.length; ) {
-        if (word[i] === first && i + 1 < word.length && word[i + 1] === second) {
-          next.push(merged);
-          i += 2;
-        } else {
-          next.push(word[i]!);
-          i += 1;
-        }
-      }
-      word = next;
+    const n = symbols.length;
+    if (n < 2) return symbols;
+    const ids = Int32Array.from(symbols); // -1 once consumed by a merge
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
     }
-    return word;
+    // Heap keys: rank * 2^32 + position (exact in a double: rank < 2^20, position < 2^32).
+    const heap: number[] = [];
+    const pending: number[] = [];
+    const rankAt = (i: number): number | undefined => {
+      const j = next[i]!;
+      return j < 0 ? undefined : this.ranks.get(ids[i]! * PAIR_STRIDE + ids[j]!);
+    };
+    for (let i = 0; i + 1 < n; i++) {
+      const rank = rankAt(i);
+      if (rank !== undefined) heapPush(heap, rank * POSITION_RANGE + i);
+    }
+    for (;;) {
+      for (const key of pending) heapPush(heap, key);
+      pending.length = 0;
+      if (heap.length === 0) break;
+      // One round: every entry of the lowest rank still valid, left to right.
+      const round = Math.floor(heap[0]! / POSITION_RANGE);
+      while (heap.length > 0 && Math.floor(heap[0]! / POSITION_RANGE) === round) {
+        const i = heapPop(heap) % POSITION_RANGE;
+        if (ids[i]! < 0 || rankAt(i) !== round) continue; // consumed or changed since pushed
+        const j = next[i]!;
+        ids[i] = this.mergedIds[round]!;
+        ids[j] = -1;
+        const after = next[j]!;
+        next[i] = after;
+        if (after >= 0) prev[after] = i;
+        const before = prev[i]!;
+        if (before >= 0) {
+          const rank = rankAt(before);
+          if (rank !== undefined) pending.push(rank * POSITION_RANGE + before);
+        }
+        const rank = rankAt(i);
+        if (rank !== undefined) pending.push(rank * POSITION_RANGE + i);
+      }
+    }
+    const out: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) out.push(ids[i]!);
+    return out;
   }
+}
+
+/** Positions are below 2^32 (a word of 4 G symbols is far beyond any input). */
+const POSITION_RANGE = 2 ** 32;
+
+/** Binary min-heap of numbers in an array. */
+function heapPush(heap: number[], key: number): void {
+  let i = heap.length;
+  heap.push(key);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]! <= key) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = key;
+}
+
+function heapPop(heap: number[]): number {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  const size = heap.length;
+  if (size > 0) {
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const c = r < size && heap[r]! < heap[l]! ? r : l;
+      if (heap[c]! >= last) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = last;
+  }
+  return top;
 }

@@ -124,8 +124,18 @@ export class ClipTokenizer {
   /** BPE ids of the text, without SOT/EOT and without truncation (open_clip `encode`). */
   encode(text: string): number[] {
     if (typeof text !== 'string') throw new SedsegError('E_ARGUMENT', `ClipTokenizer.encode: expected a string, got ${typeof text}`);
+    return this.encodePrefix(text, Infinity);
+  }
+
+  /**
+   * The ids of `encode`, stopping once at least `limit` are produced: the pieces are
+   * independent, so the first `limit` ids are the same, and later pieces (which the truncated
+   * row never shows) cost no BPE work.
+   */
+  private encodePrefix(text: string, limit: number): number[] {
     const out: number[] = [];
     for (const piece of splitWords(cleanText(text))) {
+      if (out.length >= limit) break;
       if (piece === SOT_TOKEN) out.push(this.sot);
       else if (piece === EOT_TOKEN) out.push(this.eot);
       else this.bpe.encodeWord(piece, out);
@@ -145,7 +155,9 @@ export class ClipTokenizer {
     }
     const out = new Int32Array(list.length * contextLength);
     list.forEach((text, row) => {
-      const ids = this.encode(text);
+      if (typeof text !== 'string') throw new SedsegError('E_ARGUMENT', `ClipTokenizer.tokenize: expected strings, got ${typeof text}`);
+      // Only the first contextLength - 2 ids reach the row.
+      const ids = this.encodePrefix(text, contextLength - 2);
       const base = row * contextLength;
       out[base] = this.sot;
       // open_clip cuts [SOT, ...ids, EOT] to contextLength and then sets the last entry to EOT:
