@@ -122,41 +122,48 @@ export function renderOverlay(
     throw new SedsegError('E_ARGUMENT', `renderOverlay: palette has ${Math.floor(palette.length / 3)} colours for ${classCount} classes`);
   }
 
-  // Blend, counting pixels per class on the way.
+  // Count the pixels of each class (checking the labels), lay the canvas out, then blend into it.
   const counts = new Float64Array(classCount);
-  const keep = 1 - alpha;
-  const tint = new Float64Array(classCount * 3);
-  for (let i = 0; i < classCount * 3; i++) tint[i] = alpha * palette[i]!;
-  const src = image.data;
-  const blend = new Uint8Array(n * 3);
-  for (let i = 0, o = 0; i < n; i++, o += 3) {
+  for (let i = 0; i < n; i++) {
     const c = labels[i]!;
     if (!(c >= 0 && c < classCount)) {
       throw new SedsegError('E_ARGUMENT', `renderOverlay: pixel (${i % width}, ${Math.floor(i / width)}) has label ${c}, outside [0, ${classCount})`);
     }
     counts[c]!++;
-    const t = c * 3;
-    blend[o] = Math.round(keep * src[o]! + tint[t]!);
-    blend[o + 1] = Math.round(keep * src[o + 1]! + tint[t + 1]!);
-    blend[o + 2] = Math.round(keep * src[o + 2]! + tint[t + 2]!);
   }
-  if (options.legend === false || maxEntries === 0) return { width, height, data: blend };
-
-  const present: { index: number; share: number }[] = [];
-  for (let c = 0; c < classCount; c++) {
-    if (counts[c]! === 0) continue;
-    const a = areas[c];
-    present.push({ index: c, share: typeof a === 'number' && Number.isFinite(a) ? a : counts[c]! / n });
+  let layout: OverlayLayout | undefined;
+  if (options.legend !== false && maxEntries > 0) {
+    const present: { index: number; share: number }[] = [];
+    for (let c = 0; c < classCount; c++) {
+      if (counts[c]! === 0) continue;
+      const a = areas[c];
+      present.push({ index: c, share: typeof a === 'number' && Number.isFinite(a) ? a : counts[c]! / n });
+    }
+    present.sort((a, b) => b.share - a.share || a.index - b.index);
+    const entries: LegendEntry[] = present.map(({ index, share }) => ({ index, name: legendName(classes[index] ?? '', index), share: formatShare(share) }));
+    layout = overlayLayout(width, height, entries, maxEntries);
   }
-  present.sort((a, b) => b.share - a.share || a.index - b.index);
-  const entries: LegendEntry[] = present.map(({ index, share }) => ({ index, name: legendName(classes[index] ?? '', index), share: formatShare(share) }));
-  const layout = overlayLayout(width, height, entries, maxEntries);
+  const canvasW = layout?.width ?? width;
+  const canvasH = layout?.height ?? height;
+  const out: RgbImage = { width: canvasW, height: canvasH, data: new Uint8Array(canvasW * canvasH * 3) };
+  if (layout !== undefined) fillRect(out, 0, 0, canvasW, canvasH, BACKGROUND);
 
-  const canvas: RgbImage = { width: layout.width, height: layout.height, data: new Uint8Array(layout.width * layout.height * 3) };
-  fillRect(canvas, 0, 0, layout.width, layout.height, BACKGROUND);
-  for (let y = 0; y < height; y++) canvas.data.set(blend.subarray(y * width * 3, (y + 1) * width * 3), y * layout.width * 3);
-  drawLegend(canvas, layout, palette);
-  return canvas;
+  const keep = 1 - alpha;
+  const tint = new Float64Array(classCount * 3);
+  for (let i = 0; i < classCount * 3; i++) tint[i] = alpha * palette[i]!;
+  const src = image.data;
+  const data = out.data;
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0, o = y * canvasW * 3; x < width; x++, i++, o += 3) {
+      const t = labels[i]! * 3;
+      const s = i * 3;
+      data[o] = Math.round(keep * src[s]! + tint[t]!);
+      data[o + 1] = Math.round(keep * src[s + 1]! + tint[t + 1]!);
+      data[o + 2] = Math.round(keep * src[s + 2]! + tint[t + 2]!);
+    }
+  }
+  if (layout !== undefined) drawLegend(out, layout, palette);
+  return out;
 }
 
 /**
