@@ -287,7 +287,7 @@ describe('unpickle: hostile input (fuzzing regressions)', () => {
     // Unbounded, a 256 MiB pickle of these ran V8 out of memory after six minutes.
     const t0 = performance.now();
     expectError(() => load(flood(2_100_000, 0x5d)), 'E_UNSUPPORTED', 'test.pkl: pickle creates more than 2000000 objects (limit MAX_PICKLE_OBJECTS');
-    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(performance.now() - t0).toBeLessThan(15_000); // about 0.3 s; generous for loaded CI machines
     // Dicts count more (they are larger): 600k of them are over the limit too.
     expectError(() => load(flood(600_000, 0x7d)), 'E_UNSUPPORTED', 'MAX_PICKLE_OBJECTS');
     // MEMOIZE floods count as well (a Map of 16.7M entries would be a RangeError).

@@ -174,14 +174,15 @@ describe('BPE merge: identical to open_clip on long random texts', () => {
 });
 
 describe('long input stays fast', () => {
-  it('a 100 kB one-word class name tokenizes in well under a second', () => {
+  it('a 100 kB one-word class name tokenizes in a fraction of a second', () => {
     let word = '';
     for (let i = 0; i < 100_000; i++) word += pick([...'abcdefghijklmnopqrstuvwxyz']);
     tok.clearCache();
     const t0 = performance.now();
     const row = tok.tokenize(word);
     const elapsed = performance.now() - t0;
-    expect(elapsed).toBeLessThan(1000);
+    // About 0.1-0.2 s (it was 10-40 s); the budget leaves room for a loaded CI machine.
+    expect(elapsed).toBeLessThan(2000);
     expect(row[0]).toBe(tok.sot);
     expect(row[76]).toBe(tok.eot);
     // The row's ids are a prefix of the untruncated encoding.
@@ -196,10 +197,10 @@ describe('long input stays fast', () => {
     const text = randomText(20_000, 8).slice(0, 100_000);
     let t0 = performance.now();
     tok.tokenize(text);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(2000);
     t0 = performance.now();
     tok.tokenize('a'.repeat(100_000));
     tok.tokenize('中'.repeat(40_000));
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });

@@ -256,7 +256,7 @@ describe('openZip: integrity checks', () => {
     const zip = await openZip(memorySource(bytes, 'z.zip'));
     const t0 = performance.now();
     await expectError(zip.readEntry(zip.get('z')!), 'E_CORRUPT', 'z.zip: zip entry z: inflates to more than the 10 bytes its header declares');
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(2000);
     const short = writeZip([{ name: 'z', deflated: deflateRun(0x41, 5), size: 10, crc: 0 }]);
     const zs = await openZip(memorySource(short, 'z.zip'));
     await expectError(zs.readEntry(zs.get('z')!), 'E_CORRUPT', 'zip entry z: inflates to 5 bytes, expected 10');
