@@ -602,3 +602,17 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
     expect(message.length).toBeLessThan(500);
   });
 });
+
+describe('openPth: broadcast views', () => {
+  it('a stride-0 view expanding 4 bytes to 3.6 GB is refused when read; small ones are materialised', async () => {
+    const storage = f32(7);
+    const root = dict([
+      ['big', t({ shape: [30000, 30000], stride: [0, 0], numel: 1 })],
+      ['small', t({ shape: [3, 2], stride: [0, 0], numel: 1 })],
+    ]);
+    const store = await open(buildPth(root, { '0': storage }), 'b.pth');
+    expect(store.info('big')?.shape).toEqual([30000, 30000]);
+    await expectError(store.read('big'), 'E_UNSUPPORTED', 'b.pth: tensor big [30000, 30000] repeats 1 stored elements as 900000000; refusing to materialise more than 256 MiB of a broadcast view (MAX_BROADCAST_BYTES)');
+    expect([...((await store.read('small')).data as Float32Array)]).toEqual([7, 7, 7, 7, 7, 7]);
+  });
+});

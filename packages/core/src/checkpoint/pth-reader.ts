@@ -47,6 +47,14 @@ export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
  */
 export const MAX_STATE_DICT_DEPTH = 64;
 
+/**
+ * Largest tensor materialised from a view whose elements repeat (stride 0, overlapping
+ * strides: more elements than the storage range it spans). Model weights never are such views;
+ * without a bound, 4 stored bytes viewed as [30000, 30000] with strides [0, 0] would allocate
+ * 3.6 GB. Ordinary (non-repeating) views are bounded by their storage and unaffected.
+ */
+export const MAX_BROADCAST_BYTES = 256 * 1024 * 1024;
+
 /** Most `_rebuild_from_type_v2` wrappers around one tensor (torch writes one). */
 const MAX_REBUILD_NESTING = 16;
 
@@ -366,6 +374,14 @@ async function readTensor(zip: ZipArchive, t: PthTensor, bigEndian: boolean): Pr
   const size = DTYPE_BYTES[dtype];
   const count = shapeSize(shape);
   if (count === 0) return { dtype, shape, data: allocTypedArray(dtype, 0) };
+  if (count > t.span && count * size > MAX_BROADCAST_BYTES) {
+    // Elements repeat (stride 0 or overlapping strides): a few stored bytes could otherwise
+    // demand gigabytes here.
+    throw new SedsegError(
+      'E_UNSUPPORTED',
+      `${zip.source.name}: tensor ${nameForMessage(name)} ${shapeForMessage(shape)} repeats ${t.span} stored elements as ${count}; refusing to materialise more than ${MAX_BROADCAST_BYTES / 2 ** 20} MiB of a broadcast view (MAX_BROADCAST_BYTES)`,
+    );
+  }
   const raw = await zip.readEntry(t.entry, { offset: t.ref.offset * size, length: t.span * size });
   let bytes: Uint8Array;
   if (count === t.span && isCContiguous(shape, t.ref.stride)) {
