@@ -84,6 +84,7 @@ export { encodeImage, type ImageFeatures } from './model/image-encoder.js';
 export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/sed-forward.js';
 export { runDecoder, isHostTensor, DECODER_STEP_WEIGHTS, type DecoderResult, type RunDecoderOptions } from './model/run-decoder.js';
 export { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './model/decoder-pooling.js';
+export { estimateSegmentMemory, maxResolution, parameterCounts, MAX_TENSOR_BYTES, RESOLUTION_STEP, type SegmentMemoryRequest, type SegmentMemoryEstimate, type SegmentMemoryParts, type SegmentMemoryPhase } from './model/memory-estimate.js';
 export {
   imageEncoderStage,
   appearanceGuidanceStageOf,
