@@ -3,7 +3,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { nameForMessage, shapeForMessage } from '../io/message-text.js';
 import { looksLikeZip, openZip, type ZipArchive, type ZipEntry } from '../io/zip-reader.js';
 import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
-import { allocTypedArray, shapeSize, shapeToString, typedArrayFromBytes, type HostTensor } from '../tensor/host-tensor.js';
+import { allocTypedArray, shapeSize, typedArrayFromBytes, type HostTensor } from '../tensor/host-tensor.js';
 import type { TensorInfo, WeightStore } from '../weights/weight-store.js';
 import { isDict, isTuple, PickleDataError, PickleGlobalRef, pyTypeName, unpickle, type PickleGlobal } from './pickle.js';
 
@@ -100,6 +100,8 @@ class TensorRef {
     readonly stride: readonly number[],
     /** Set when the arguments were malformed; reported only if the tensor is used. */
     readonly problem?: string,
+    /** The error code for `problem`: malformed data, or beyond what the reader handles. */
+    readonly problemCode: 'E_CORRUPT' | 'E_UNSUPPORTED' = 'E_CORRUPT',
   ) {}
 }
 
@@ -129,7 +131,7 @@ function rebuildFromType(args: readonly unknown[]): unknown {
   let [func, , inner] = args;
   for (let depth = 0; func instanceof PickleGlobalRef && func.qualname === REBUILD_FROM_TYPE && isTuple(inner); depth++) {
     if (depth >= MAX_REBUILD_NESTING) {
-      return new TensorRef(new StorageRef('?', '?', 0), 0, [], [], `more than ${MAX_REBUILD_NESTING} nested _rebuild_from_type_v2 calls`);
+      return new TensorRef(new StorageRef('?', '?', 0), 0, [], [], `more than ${MAX_REBUILD_NESTING} nested _rebuild_from_type_v2 calls`, 'E_UNSUPPORTED');
     }
     [func, , inner] = inner;
   }
@@ -346,7 +348,7 @@ function flattenTensors(root: Map<unknown, unknown>, file: string): Map<string, 
 function checkTensor(zip: ZipArchive, prefix: string, key: string, ref: TensorRef): PthTensor {
   const file = zip.source.name;
   const name = nameForMessage(key); // for messages; info.name keeps the real key
-  if (ref.problem) throw new SedsegError('E_CORRUPT', `${file}: tensor ${name}: ${ref.problem}`);
+  if (ref.problem) throw new SedsegError(ref.problemCode, `${file}: tensor ${name}: ${ref.problem}`);
   const storageName = `data/${nameForMessage(ref.storage.key)}`;
   const type = STORAGE_TYPES.get(ref.storage.type)!;
   if (!type.dtype) throw new SedsegError('E_UNSUPPORTED', `${file}: tensor ${name} has unsupported dtype ${type.label}`);
