@@ -1,8 +1,8 @@
 /**
  * `--max-pixels N`: the largest decoded image accepted (width × height), checked from the
  * image's header before it is decoded. Decoding is what costs: a 16000×16000 PNG of 249 kB
- * took 122 s and 3.8 GB. The label map and overlay are written at the image's size, so the
- * limit bounds their memory too.
+ * took 122 s and 3.8 GB. The label map is written at the image's size and the overlay at most
+ * about 1.5× its width (the legend panel beside it), so the limit bounds their memory too.
  */
 import { UsageError } from './usage-error.js';
 

@@ -28,7 +28,8 @@ cer_topK_keep, cer_topK_mask_aux0/1, cer_topK_output, cer_topK_labels), always f
 so that any backend can be compared with the reference implementation.
 
 Options:
-  --weights W        SED checkpoint: a file (.pth or .safetensors), a released model (sed-b, sed-l) or an http(s) URL
+  --weights W        SED checkpoint: a file (.pth or .safetensors), a released model by name
+                     (sed-b, sed-l) or an http(s) URL (downloaded once into the cache)
   --config FILE      architecture config (default: beside the weights, if present)
   --image I          image file (JPEG, PNG, WebP, TIFF, GIF)
   --classes-file C   JSON array of class names (", " inside a name joins synonyms)

@@ -23,10 +23,11 @@ the class count a dynamic dimension) and a manifest.json saying how to chain the
   DIR/manifest.json             stages, inputs/outputs with dims, dtype, pre-processing, templates,
                                 the text steps (tokenize, look up, encode, average per class)
 
-The graphs load in onnxruntime-node and onnxruntime-web (wasm, WebGPU).
+The graphs load in onnxruntime-node and onnxruntime-web (tested with its wasm backend).
 
 Options:
-  --weights W        SED checkpoint: a file (.pth or .safetensors), a released model (sed-b, sed-l) or an http(s) URL
+  --weights W        SED checkpoint: a file (.pth or .safetensors), a released model by name
+                     (sed-b, sed-l) or an http(s) URL (downloaded once into the cache)
   --out DIR          output folder (created; existing files are kept unless --overwrite)
   --resolution R     input side, a multiple of 32 (repeatable; default 768)
 ${poolingHelp(21)}

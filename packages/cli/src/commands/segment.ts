@@ -25,13 +25,14 @@ import { UsageError } from '../usage-error.js';
 import { optionalPositiveInt } from '../positive-int.js';
 import { poolingOption, poolingHelp } from '../pooling-option.js';
 import { resolveWeightsArg, DEFAULT_MODEL } from '../weights-arg.js';
+import { checkSegmentMemory, maxMemoryOption } from '../memory-check.js';
 import type { CommandIO } from '../command.js';
 
 export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... [--weights W]
                       (--classes "a, b, c|d" | --classes-file F.json | --vocabulary NAME)
                       [--topk K] [--resolution R] [--pooling 1|2] [--out DIR] [--format png|json] [--backend NAME]
                       [--config FILE] [--cache-dir DIR | --no-cache] [--overwrite] [--json] [--threads N]
-                      [--strict] [--max-pixels N] [--max-resolution R]
+                      [--strict] [--max-pixels N] [--max-resolution R] [--max-memory GIB]
 
 Segments images for any list of class names with SED. For each image writes, into --out:
   <name>.labels.png   label map at the image size: a palette PNG whose pixel values are class
@@ -50,7 +51,8 @@ are written: a failure leaves none of that image's outputs behind.
 Classes:
   --classes "car, road, person|people"   commas separate classes, "|" joins synonyms of one class
   --classes-file F.json                  JSON array of names (", " inside a name joins synonyms)
-  --vocabulary NAME                      ade150, ade847, pc59, pc459, voc20, voc20b, coco171
+  --vocabulary NAME                      ade150, ade847, pc59, pc459, voc20, voc20b, coco171 (case,
+                                         dashes and common aliases accepted: ADE-150, coco, pascal-voc)
 
 Options:
   --weights W         SED checkpoint: a file (.pth from the authors, or .safetensors from sedseg
@@ -71,6 +73,8 @@ ${poolingHelp(22)}
   --backend NAME      ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
   --threads N         compute threads of the ort backend (default: one per core; tfjs ignores it);
                       more than the CPUs is lowered to their number, more than ${MAX_THREADS} is refused
+  --max-memory GIB    refuse a run whose estimated peak memory is above this many GiB (default:
+                      the machine's physical memory); the refusal says what lowers it
   --max-pixels N      the largest image accepted, in pixels (width × height, read from the header
                       before decoding); N or NM for megapixels (default ${DEFAULT_MAX_PIXELS / 1e6}M, at most ${HARD_MAX_PIXELS / 1e6}M)
   --strict            an image with corrupt data the decoder can work around (a damaged JPEG scan)
@@ -141,6 +145,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
     backend: { type: 'string' },
     threads: { type: 'string' },
     'max-pixels': { type: 'string' },
+    'max-memory': { type: 'string' },
     strict: { type: 'boolean' },
     'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' },
@@ -160,6 +165,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const resolution = resolutionOptions(values.resolution as string | undefined, values['max-resolution'] as string | undefined, 'segment');
   const pooling = poolingOption(values.pooling as string | undefined, 'segment');
   const threads = threadsOption(values.threads as string | undefined, 'segment');
+  const maxMemory = maxMemoryOption(values['max-memory'] as string | undefined, 'segment');
   const maxPixels = maxPixelsOption(values['max-pixels'] as string | undefined, 'segment');
   const strict = Boolean(values.strict);
   const format = (values.format as string | undefined) ?? 'png';
@@ -215,6 +221,18 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   // ---- model ---------------------------------------------------------------------------------
   const t0 = performance.now();
   const ops = await createBackend(backend, 'segment', threads !== undefined ? { threads: threads.threads } : {});
+  const memory = await checkSegmentMemory(
+    {
+      weightsPath: weights.path,
+      ...(values.config !== undefined ? { configPath: values.config as string } : {}),
+      resolution,
+      classes: classes.length,
+      pooling,
+      ...(topK !== undefined ? { topK } : {}),
+      ...(ops.preferredClassChunk !== undefined ? { classChunk: ops.preferredClassChunk } : {}),
+    },
+    maxMemory,
+  );
   const onProgress = (p: SedProgress): void => bar.report(p);
   const model = await loadSedModel(weights.path, {
     backend: ops,
@@ -263,6 +281,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
           cer: result.topK !== undefined ? { topk: result.topK, kept_per_stage: result.keptPerStage, kept_classes: result.keptClasses } : null,
           resolution,
           decoder_pooling: result.pooling,
+          memory_estimate_bytes: memory.bytes,
           model: { weights: weights.spec, file: weights.path, ...(weights.name !== undefined ? { name: weights.name } : {}), architecture: model.architecture },
           backend: model.backend.name,
           text_embeddings: result.textEmbeddings,
