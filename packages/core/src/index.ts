@@ -46,8 +46,19 @@ export {
 } from './checkpoint/safetensors.js';
 export { memoryWeightStore } from './weights/memory-store.js';
 export { openWeights, sniffWeightsFormat, type WeightsFormat } from './weights/open-weights.js';
-export { openPth, PTH_GLOBALS } from './checkpoint/pth-reader.js';
-export { openZip, looksLikeZip, type ZipArchive, type ZipEntry, type ZipRange, type OpenZipOptions } from './io/zip-reader.js';
+export { openPth, PTH_GLOBALS, MAX_PICKLE_BYTES, MAX_STATE_DICT_DEPTH, MAX_BROADCAST_BYTES } from './checkpoint/pth-reader.js';
+export { MAX_PICKLE_OBJECTS, MAX_PICKLE_INT_BYTES, MAX_PICKLE_INT_DIGITS } from './checkpoint/pickle.js';
+export {
+  openZip,
+  looksLikeZip,
+  DEFAULT_MAX_INFLATED_BYTES,
+  DEFAULT_INFLATE_CACHE_BYTES,
+  MAX_CENTRAL_DIRECTORY_BYTES,
+  type ZipArchive,
+  type ZipEntry,
+  type ZipRange,
+  type OpenZipOptions,
+} from './io/zip-reader.js';
 
 // model building blocks
 export type { Ops, Conv2dOptions, MatmulOptions, Shape } from './ops/ops.js';

@@ -25,6 +25,7 @@ import { acquireFileLock } from './file-lock.js';
 import { findDownloadConfirmation, htmlTitle, looksLikeHtml } from './html-download-confirm.js';
 import { describeNetworkError, httpGet, isTransientNetworkError } from './http-get.js';
 import { verifyCheckpointFile } from './verify-checkpoint-file.js';
+import { abortableSleep } from './abortable-sleep.js';
 
 /** Bytes received so far; `total` when the server said. Emitted at most every `progressIntervalMs`, and at the start and end. */
 export interface DownloadProgress {
@@ -384,19 +385,7 @@ async function attempt(a: Attempt): Promise<void> {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = abortableSleep;
 
 /**
  * Downloads `url` to `dest` (see the file comment). Returns at once, without any request, if

@@ -10,6 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { abortableSleep } from './abortable-sleep.js';
 
 export interface FileLock {
   readonly path: string;
@@ -61,19 +62,7 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   return Date.now() - mtimeMs > staleMs;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = abortableSleep;
 
 /** Waits until `path` can be created exclusively, then holds it until `release()`. */
 export async function acquireFileLock(path: string, options: AcquireLockOptions = {}): Promise<FileLock> {

@@ -20,11 +20,13 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SedsegError } from '../errors.js';
-import { downloadFile, type DownloadEvent } from './download-file.js';
+import { downloadFile, type DownloadEvent, type DownloadFileOptions } from './download-file.js';
 import { normalizeDriveUrl } from './google-drive-links.js';
 import { findKnownModel, KNOWN_MODELS, knownModelNames, knownModelUrl, type KnownModel } from './known-models.js';
 
-export interface ResolveWeightsOptions {
+/** Network tuning is `downloadFile`'s (signal, retries, timeouts, redirects, progress interval). */
+export interface ResolveWeightsOptions
+  extends Pick<DownloadFileOptions, 'signal' | 'retries' | 'retryDelayMs' | 'idleTimeoutMs' | 'maxRedirects' | 'progressIntervalMs'> {
   /** Cache root (the CLI's `defaultCacheDir()`); downloads go to `<cacheDir>/models/`. Required for names and URLs. */
   cacheDir?: string;
   /** Download progress, and `phase: 'wait'` while another process downloads the same file. */
@@ -39,17 +41,6 @@ export interface ResolveWeightsOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Never download: a name or URL that is not cached yet fails (E_IO). */
   offline?: boolean;
-  signal?: AbortSignal;
-  /** Retries within one call after a dropped connection / timeout / HTTP 408, 429, 5xx (default 3: after 1, 2, 4 s). */
-  retries?: number;
-  /** First retry delay, doubled each time (default 1000 ms). */
-  retryDelayMs?: number;
-  /** A request fails after this long without data (default 60 s). */
-  idleTimeoutMs?: number;
-  /** Redirects followed per request chain (default 10). */
-  maxRedirects?: number;
-  /** Minimum time between two `download` progress events (default 100 ms). */
-  progressIntervalMs?: number;
 }
 
 export interface ResolvedWeights {
