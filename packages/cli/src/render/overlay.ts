@@ -25,7 +25,8 @@
  * keeps its size relative to the image when the overlay is viewed fitted to a screen.
  */
 
-import { SedsegError, assertRgbImage, splitSynonyms, type RgbImage } from '@sedseg/core';
+import { SedsegError, assertRgbImage, type RgbImage } from '@sedseg/core';
+import { displayClassName } from '../class-display.js';
 import { CELL_WIDTH, GLYPH_ASCENT, GLYPH_HEIGHT, LINE_HEIGHT, drawText, transliterate, type RgbTarget } from './bitmap-font.js';
 import { classPalette } from './palette.js';
 
@@ -173,11 +174,8 @@ export function renderOverlay(
  * (longer: cut, ending in "…"). A name with nothing to show is "class <index>".
  */
 export function legendName(name: string, index = 0): string {
-  const synonyms = splitSynonyms(name)
-    .map((s) => transliterate(s).replace(/\s+/g, ' ').trim())
-    .filter((s) => s !== '');
-  const s = synonyms.length > 0 ? synonyms.join('|') : `class ${index}`;
-  return truncate(s, LEGEND_NAME_MAX_CHARS);
+  const shown = transliterate(displayClassName(name)).replace(/\s+/g, ' ').trim();
+  return truncate(shown !== '' ? shown : `class ${index}`, LEGEND_NAME_MAX_CHARS);
 }
 
 /** A share (fraction in [0, 1]) as a percentage with one decimal: 0.1234 → "12.3%"; tiny but non-zero → "<0.1%". */
