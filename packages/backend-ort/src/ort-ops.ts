@@ -60,7 +60,7 @@ function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
  * True when this onnxruntime-node install can load its CUDA provider: it is listed, and on Linux
  * its provider libraries were downloaded next to the binding (the default install skips them).
  */
-function cudaInstalled(): boolean {
+export function cudaInstalled(): boolean {
   if (!(ort.listSupportedBackends?.() ?? []).some((b) => b.name === 'cuda')) return false;
   if (process.platform !== 'linux') return true;
   try {
@@ -128,7 +128,7 @@ export class OrtOps implements Ops<LazyTensor> {
     if (this.tracing !== undefined) {
       // A dynamic size baked into a value would be wrong for every other size.
       if (data.length < 64 && data.some(isTracedSize)) {
-        throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${what} holds a dynamic size (class count or batch) as a value; use ops.size() so the graph works for every size`);
+        throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${what} holds a dynamic size (class count or batch) as a value; use ops.sizeAsTensor() so the graph works for every size`);
       }
     }
   }
@@ -180,15 +180,12 @@ export class OrtOps implements Ops<LazyTensor> {
     return this.record(type, [a, b], broadcastShapes(a.shape, b.shape, type));
   }
 
-  size(x: LazyTensor, axis: number): LazyTensor {
+  sizeAsTensor(x: LazyTensor, axis: number): LazyTensor {
     return this.record('size', [x], [1], { axis: normalizeAxis(axis, x.shape.length) });
   }
 
   add(a: LazyTensor, b: LazyTensor): LazyTensor {
     return this.binary('add', a, b);
-  }
-  sub(a: LazyTensor, b: LazyTensor): LazyTensor {
-    return this.binary('sub', a, b);
   }
   mul(a: LazyTensor, b: LazyTensor): LazyTensor {
     return this.binary('mul', a, b);
@@ -206,7 +203,7 @@ export class OrtOps implements Ops<LazyTensor> {
   }
   private checkScalar(s: number, op: string): void {
     if (this.tracing !== undefined && isTracedSize(s)) {
-      throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${op} by a dynamic size (class count or batch); use ops.size() so the graph works for every size`);
+      throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${op} by a dynamic size (class count or batch); use ops.sizeAsTensor() so the graph works for every size`);
     }
   }
   sqrt(x: LazyTensor): LazyTensor {
@@ -221,10 +218,6 @@ export class OrtOps implements Ops<LazyTensor> {
   elu(x: LazyTensor): LazyTensor {
     return this.unary('elu', x);
   }
-  sigmoid(x: LazyTensor): LazyTensor {
-    return this.unary('sigmoid', x);
-  }
-
   reshape(x: LazyTensor, shape: Shape): LazyTensor {
     const n = shape.reduce((a, b) => a * b, 1);
     if (n !== x.size || shape.some((d) => !Number.isInteger(d) || d < 0)) {

@@ -84,7 +84,7 @@ describe('ort stages', () => {
     outputs: ['y', 'mean'],
     run: (o: Ops<LazyTensor>, i) => {
       const y = o.linear(i.x!, w);
-      return { y, mean: o.div(o.sum(y, [0], true), o.size(y, 0)) };
+      return { y, mean: o.div(o.sum(y, [0], true), o.sizeAsTensor(y, 0)) };
     },
   };
 
@@ -106,7 +106,7 @@ describe('ort stages', () => {
   it('refuses a stage that bakes the class count into a value', async () => {
     const bad: Stage<LazyTensor> = { ...stage, name: 'bad', run: (o, i) => ({ y: o.mulScalar(i.x!, o.shape(i.x!)[0]!), mean: i.x! }) };
     const x = ops.constant(new Float32Array(4), [2, 2]);
-    await expect(runStage(ops, bad, { x })).rejects.toThrow(/stage bad: mulScalar by a dynamic size \(class count or batch\); use ops.size\(\)/);
+    await expect(runStage(ops, bad, { x })).rejects.toThrow(/stage bad: mulScalar by a dynamic size \(class count or batch\); use ops.sizeAsTensor\(\)/);
   });
 
   it('refuses a disposed input', async () => {

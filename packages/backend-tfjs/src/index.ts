@@ -8,3 +8,4 @@ export {
   type LoadTfjsOptions,
   type LoadedTfjs,
 } from './platform.js';
+export { tfjsBackend } from './tfjs-backend.js';

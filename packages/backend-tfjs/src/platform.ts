@@ -165,6 +165,14 @@ async function nodeRequire(): Promise<NodeJS.Require> {
   return createRequire(import.meta.url);
 }
 
+/**
+ * Whether the package a platform needs is installed: true/false in Node.js, undefined in a
+ * browser (where only loading it tells).
+ */
+export async function platformInstalled(platform: ResolvedTfjsPlatform): Promise<boolean | undefined> {
+  return isNode ? nodeResolves(TFJS_PLATFORM_PACKAGES[platform]) : undefined;
+}
+
 async function nodeResolves(pkg: string): Promise<boolean> {
   try {
     (await nodeRequire()).resolve(pkg);

@@ -190,7 +190,7 @@ export class TfjsOps implements Ops<Tensor> {
     return x.shape;
   }
 
-  size(x: Tensor, axis: number): Tensor {
+  sizeAsTensor(x: Tensor, axis: number): Tensor {
     this.use();
     return this.tf.tensor1d([x.shape[normalizeAxis(axis, x.rank)]!], 'float32');
   }
@@ -225,10 +225,6 @@ export class TfjsOps implements Ops<Tensor> {
 
   add(a: Tensor, b: Tensor): Tensor {
     return this.binary('add', a, b);
-  }
-
-  sub(a: Tensor, b: Tensor): Tensor {
-    return this.binary('sub', a, b);
   }
 
   mul(a: Tensor, b: Tensor): Tensor {
@@ -285,10 +281,6 @@ export class TfjsOps implements Ops<Tensor> {
 
   elu(x: Tensor): Tensor {
     return this.run(() => this.tf.elu(x));
-  }
-
-  sigmoid(x: Tensor): Tensor {
-    return this.run(() => this.tf.sigmoid(x));
   }
 
   // ---- shape ------------------------------------------------------------------------------

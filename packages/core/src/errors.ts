@@ -9,7 +9,8 @@ export type SedsegErrorCode =
   | 'E_UNSAFE' // a checkpoint asks for code we refuse to run (non-whitelisted pickle global)
   | 'E_UNSUPPORTED' // valid but not handled (dtype, opcode, compression)
   | 'E_KEY' // missing / unexpected / mis-shaped checkpoint key
-  | 'E_ARGUMENT'; // bad argument from the caller
+  | 'E_ARGUMENT' // bad argument from the caller
+  | 'E_BACKEND'; // no backend can run as asked (missing runtime, device unavailable)
 
 export class SedsegError extends Error {
   readonly code: SedsegErrorCode;

@@ -61,7 +61,19 @@ export {
 } from './io/zip-reader.js';
 
 // model building blocks
-export type { Ops, Conv2dOptions, MatmulOptions, Shape } from './ops/ops.js';
+export type { Ops, BackendOps, RequiredOps, OptionalOps, Conv2dOptions, MatmulOptions, Shape } from './ops/ops.js';
+export {
+  registerBackend,
+  unregisterBackend,
+  listBackends,
+  getBackend,
+  resolveBackend,
+  type ResolveBackendOptions,
+  type ResolvedBackend,
+  type BackendFallback,
+} from './backends/backend-registry.js';
+export { DEVICES, assertBackendDefinition, parseDevice, type BackendDefinition, type BackendOptions, type Device, type DeviceName } from './backends/backend-definition.js';
+export { completeOps, defaultComposites, REQUIRED_OPS, DEFAULTED_OPS, type DefaultedOp } from './ops/composites.js';
 export { normalizeAxis } from './ops/ops.js';
 export type { RgbImage } from './image/rgb-image.js';
 export { assertRgbImage } from './image/rgb-image.js';

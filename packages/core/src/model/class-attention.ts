@@ -39,7 +39,7 @@ export function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number,
     const split = (x: T): T => ops.transpose(ops.reshape(x, [n, l, heads, d]), [0, 2, 1, 3]); // [N, H, L, d]
     const qf = split(ops.addScalar(ops.elu(q), 1));
     const kf = split(ops.addScalar(ops.elu(k), 1));
-    const length = ops.size(v, 1); // L as a tensor: compiled graphs keep the class count dynamic
+    const length = ops.sizeAsTensor(v, 1); // L as a tensor: compiled graphs keep the class count dynamic
     const vs = split(ops.div(v, length)); // values / v_length
     const kv = ops.matmul(kf, vs, { transposeA: true }); // [N, H, d, d]: Σ_s K ⊗ V
     const kSum = ops.sum(kf, [2], true); // [N, H, 1, d]

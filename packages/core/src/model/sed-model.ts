@@ -4,7 +4,8 @@
  * encoder, decoder (full path or CER) — and the host pre/post-processing.
  */
 import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
+import type { BackendOps, Ops } from '../ops/ops.js';
+import { completeOps } from '../ops/composites.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import type { WeightStore } from '../weights/weight-store.js';
 import { architectureFromWeights, assertWeightsComplete, type WeightCheck } from '../architecture/infer-architecture.js';
@@ -37,8 +38,11 @@ export interface SedProgress {
 }
 
 export interface SedModelLoadOptions<T> {
-  /** The backend's operators (e.g. `await createTfjsOps()` from `@sedseg/backend-tfjs`). */
-  backend: Ops<T>;
+  /**
+   * The backend's operators (e.g. `await createTfjsOps()` from `@sedseg/backend-tfjs`, or
+   * `(await resolveBackend()).ops`); core supplies the optional members it leaves out.
+   */
+  backend: BackendOps<T>;
   /** CLIP tokenizer (`loadDefaultTokenizer()` from `@sedseg/core/node`, or `ClipTokenizer.fromGzip`). */
   tokenizer: TextTokenizer;
   /** Architecture config for sizes shapes do not show (reference `config.json` layout). */
@@ -154,11 +158,12 @@ export class SedModel<T = unknown> {
       ...(options.configSource !== undefined ? { configSource: options.configSource } : {}),
     });
     assertWeightsComplete(inferred.check, weights.source);
+    const ops = completeOps(options.backend);
     const needed = expectedWeightShapes(inferred.architecture);
     const fingerprint = new WeightsFingerprint();
     const textDtypes: string[] = [];
     const params = await uploadParams(
-      options.backend,
+      ops,
       weights,
       (name) => needed.has(name),
       (done, total) => options.onProgress?.({ phase: 'weights', done, total }),
@@ -171,7 +176,7 @@ export class SedModel<T = unknown> {
       },
     );
     return new SedModel(
-      options.backend,
+      ops,
       inferred.architecture,
       inferred.check,
       params,

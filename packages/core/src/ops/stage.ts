@@ -6,7 +6,8 @@
  * A stage is a pure function of named tensors to named tensors. The weights it uses are captured
  * from the model's parameters (`Ops.weight` tensors); every other tensor it needs is an input.
  * Eager backends simply run it (`runStage` below does that in an `ops.tidy`); a compiling backend
- * implements `Ops.runStage` and may trace `run` once per input signature and cache the result.
+ * implements `Ops.runStage` and may trace `run` once per input signature and cache the result
+ * (passing `completeOps(itsTracingOps)` as `ops`, so core's defaults fill what it leaves out).
  */
 import { SedsegError } from '../errors.js';
 import type { Ops } from './ops.js';
