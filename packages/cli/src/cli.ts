@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { isSedsegError } from '@sedseg/core';
 import type { Command, CommandIO } from './command.js';
+import { backendsCommand } from './commands/backends.js';
 import { convertCommand } from './commands/convert.js';
 import { dumpCommand } from './commands/dump.js';
 import { exportCommand } from './commands/export.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   info: { run: infoCommand, summary: 'show the architecture, parameters and keys of a checkpoint' },
   tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },
   dump: { run: dumpCommand, summary: 'write every intermediate tensor of one run (for parity checks)' },
+  backends: { run: backendsCommand, summary: 'list the backends and devices that run on this machine' },
 };
 
 const HELP = `Usage: sedseg <command> [options]

@@ -8,7 +8,7 @@ import {
 } from '@sedseg/core';
 import { entryExists, loadSedModel, writeSafetensorsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
-import { backendName, BACKEND_NAMES, createBackend, DEFAULT_BACKEND } from '../backends.js';
+import { BACKEND_HELP, backendRequest, startBackend } from '../backends.js';
 import { readClassesFile } from '../class-list.js';
 import { readRgbImage } from '../image-io.js';
 import { UsageError } from '../usage-error.js';
@@ -36,7 +36,7 @@ Options:
   --resolution R     model input side, a multiple of 32 (the official one is 768)
 ${poolingHelp(21)}
   --topk K           also run category early rejection with top-k K (repeatable)
-  --backend NAME     ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
+${BACKEND_HELP}
   --out F            output .safetensors file
   --overwrite        replace F if it exists
   -h, --help         show this help
@@ -76,6 +76,7 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
     topk: { type: 'string', multiple: true },
     pooling: { type: 'string' },
     backend: { type: 'string' },
+    device: { type: 'string' },
     out: { type: 'string' },
     overwrite: { type: 'boolean' },
   });
@@ -95,7 +96,9 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
 
   const classes = await readClassesFile(values['classes-file'] as string);
   const image = await readRgbImage(values.image as string);
-  const backend = await createBackend(backendName(values.backend as string | undefined, 'dump'), 'dump');
+  const started = await startBackend(await backendRequest({ backend: values.backend as string | undefined, device: values.device as string | undefined }, 'dump'));
+  if (started.notice !== undefined) io.err(`sedseg dump: ${started.notice}`);
+  const backend = started.ops;
   const weights = await resolveWeightsArg(values.weights as string, 'dump', io);
   const model = await loadSedModel(weights.path, {
     backend,
@@ -143,10 +146,10 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
   const entries = [...tensors.entries()];
   await writeSafetensorsFile(out, entries, {
     infos: entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
-    metadata: { producer: 'sedseg dump', backend: model.backend.name, resolution: String(resolution), decoder_pooling: String(pooling) },
+    metadata: { producer: 'sedseg dump', backend: started.name, device: started.device, resolution: String(resolution), decoder_pooling: String(pooling) },
     overwrite: Boolean(values.overwrite),
     overwriteHint: 'use --overwrite to replace it',
   });
-  io.out(`${out}: ${entries.length} tensors (${classes.length} classes, R=${resolution}, decoder pooling ${pooling}, backend ${model.backend.name})`);
+  io.out(`${out}: ${entries.length} tensors (${classes.length} classes, R=${resolution}, decoder pooling ${pooling}, backend ${started.name} on ${started.device})`);
   return 0;
 }

@@ -3,7 +3,7 @@ import { isSedsegError, SedModel, SedsegError, type Segmentation, type SedProgre
 import { loadSedModel } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { entryExists } from '@sedseg/core/node';
-import { backendName, createBackend, BACKEND_NAMES, DEFAULT_BACKEND } from '../backends.js';
+import { BACKEND_HELP, backendRequest, startBackend } from '../backends.js';
 import { defaultCacheDir } from '../cache-dir.js';
 import { parseClassesOption } from '../class-args.js';
 import { displayClassName } from '../class-display.js';
@@ -30,7 +30,7 @@ import type { CommandIO } from '../command.js';
 
 export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... [--weights W]
                       (--classes "a, b, c|d" | --classes-file F.json | --vocabulary NAME)
-                      [--topk K] [--resolution R] [--pooling 1|2] [--out DIR] [--format png|json] [--backend NAME]
+                      [--topk K] [--resolution R] [--pooling 1|2] [--out DIR] [--format png|json] [--backend NAME] [--device D]
                       [--config FILE] [--cache-dir DIR | --no-cache] [--overwrite] [--json] [--threads N]
                       [--strict] [--max-pixels N] [--max-resolution R] [--max-memory GIB]
 
@@ -70,8 +70,8 @@ ${poolingHelp(22)}
   --out DIR           output folder (default: the current folder; created if missing, after every
                       check has passed; /proc, /sys and other kernel filesystems are refused)
   --format png|json   what to write (default png: label map, overlay and JSON)
-  --backend NAME      ${BACKEND_NAMES.join(', ')} (default ${DEFAULT_BACKEND})
-  --threads N         compute threads of the ort backend (default: one per core; tfjs ignores it);
+${BACKEND_HELP}
+  --threads N         compute threads of the backend (default: its own choice, one per core for ort);
                       more than the CPUs is lowered to their number, more than ${MAX_THREADS} is refused
   --max-memory GIB    refuse a run whose estimated peak memory is above this many GiB (default:
                       the machine's physical memory); the refusal says what lowers it
@@ -143,6 +143,7 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
     out: { type: 'string' },
     format: { type: 'string' },
     backend: { type: 'string' },
+    device: { type: 'string' },
     threads: { type: 'string' },
     'max-pixels': { type: 'string' },
     'max-memory': { type: 'string' },
@@ -171,8 +172,12 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const format = (values.format as string | undefined) ?? 'png';
   if (format !== 'png' && format !== 'json') throw new UsageError(`--format must be png or json, got "${format}"`, 'segment');
   if (values['no-cache'] && values['cache-dir'] !== undefined) throw new UsageError('--no-cache and --cache-dir contradict each other', 'segment');
-  const backend = backendName(values.backend as string | undefined, 'segment');
   const json = Boolean(values.json);
+  // the named backend's module loads now: a bad --backend fails before any download or model work
+  const backendRequested = await backendRequest(
+    { backend: values.backend as string | undefined, device: values.device as string | undefined, ...(threads !== undefined ? { threads: threads.threads } : {}) },
+    'segment',
+  );
   const overwrite = Boolean(values.overwrite);
 
   let classes: string[];
@@ -220,7 +225,9 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
 
   // ---- model ---------------------------------------------------------------------------------
   const t0 = performance.now();
-  const ops = await createBackend(backend, 'segment', threads !== undefined ? { threads: threads.threads } : {});
+  const runtime = await startBackend(backendRequested);
+  if (runtime.notice !== undefined) tell(`sedseg segment: ${runtime.notice}`);
+  const ops = runtime.ops;
   const memory = await checkSegmentMemory(
     {
       weightsPath: weights.path,
@@ -283,7 +290,8 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
           decoder_pooling: result.pooling,
           memory_estimate_bytes: memory.bytes,
           model: { weights: weights.spec, file: weights.path, ...(weights.name !== undefined ? { name: weights.name } : {}), architecture: model.architecture },
-          backend: model.backend.name,
+          backend: runtime.name,
+          device: runtime.device,
           text_embeddings: result.textEmbeddings,
           timings_ms: { ...result.timings, read_write: total - result.timings.total, total },
           outputs,

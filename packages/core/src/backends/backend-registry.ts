@@ -127,7 +127,7 @@ export async function resolveBackend<T = unknown>(options: ResolveBackendOptions
       if (hit) return hit;
     }
     const why = fallbacks.length > 0 ? summary(fallbacks) : `no registered backend supports it (registered: ${all.map((d) => `${d.name}: ${d.devices.join('/')}`).join(', ')})`;
-    if (options.backend !== undefined) throw new SedsegError('E_BACKEND', `backend "${options.backend}" cannot run on ${device}: ${why}`);
+    if (options.backend !== undefined) throw new SedsegError('E_BACKEND', `backend "${options.backend}" cannot run on ${device}: ${fallbacks.map((f) => f.reason).join('; ')}`);
     for (const def of defs) {
       for (const dev of def.devices) {
         const hit = await attempt(def, dev);
