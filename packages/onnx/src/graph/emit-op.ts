@@ -109,6 +109,6 @@ export function emitOp(g: GraphBuilder, rec: OpRecord, inputs: readonly string[]
         coordinate_transformation_mode: { kind: 'string', value: a.alignCorners ? 'align_corners' : 'pytorch_half_pixel' },
       });
     default:
-      throw new Error(`ort backend: no ONNX lowering for operator "${rec.type}"`);
+      throw new Error(`ONNX tracing: no ONNX lowering for operator "${rec.type}"`);
   }
 }
