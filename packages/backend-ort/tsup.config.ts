@@ -11,5 +11,5 @@ export default defineConfig({
   // createRequire(import.meta.url) finds onnxruntime-node's files: shimmed in the CJS build
   shims: true,
   // onnxruntime-node is a native addon: resolved at run time, never bundled.
-  external: ['onnxruntime-node', '@sedseg/core'],
+  external: ['onnxruntime-node', '@sedseg/core', '@sedseg/onnx'],
 });

@@ -17,8 +17,8 @@ function swapLast(r: number): number[] {
   return p;
 }
 
-const UNARY: Record<string, string> = { sqrt: 'Sqrt', relu: 'Relu', sigmoid: 'Sigmoid' };
-const BINARY: Record<string, string> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' };
+const UNARY: Record<string, string> = { sqrt: 'Sqrt', relu: 'Relu' };
+const BINARY: Record<string, string> = { add: 'Add', mul: 'Mul', div: 'Div' };
 
 /**
  * Emits the nodes of `rec` given the names of its inputs, returns the output name.
@@ -109,6 +109,6 @@ export function emitOp(g: GraphBuilder, rec: OpRecord, inputs: readonly string[]
         coordinate_transformation_mode: { kind: 'string', value: a.alignCorners ? 'align_corners' : 'pytorch_half_pixel' },
       });
     default:
-      throw new Error(`ort backend: no ONNX lowering for operator "${rec.type}"`);
+      throw new Error(`ONNX tracing: no ONNX lowering for operator "${rec.type}"`);
   }
 }

@@ -23,7 +23,8 @@ import {
 import { serializeOnnxModel, type OnnxValueInfo } from './onnx/onnx-model.js';
 import type { LazyTensor } from './graph/lazy-tensor.js';
 import { DYNAMIC_SIZES } from './graph/dynamic-sizes.js';
-import { OPSET, OrtOps } from './ort-ops.js';
+import { OPSET } from './opset.js';
+import { TracingOps } from './tracing-ops.js';
 
 export const MANIFEST_FORMAT = 'sedseg-onnx-stages';
 
@@ -98,12 +99,13 @@ function manifestValues(values: readonly OnnxValueInfo[]): ManifestValue[] {
 }
 
 /**
- * Traces every stage of `model` (loaded on an `OrtOps` backend) and yields the graph files one at
+ * Traces every stage of `model` (loaded on a `TracingOps` backend, e.g. `OrtOps`) and yields the graph files one at
  * a time (so that only one serialized graph is in memory), then the manifest (`manifest.json`).
  */
 export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: ExportOptions = {}): AsyncGenerator<ExportedFile> {
   const ops = model.backend;
-  if (!(ops instanceof OrtOps)) throw new TypeError('exportStageGraphs: the model must be loaded with the ort backend');
+  // Only tracing is needed: any TracingOps (the ort backend, a browser one) will do.
+  if (!(ops instanceof TracingOps)) throw new TypeError('exportStageGraphs: the model must be loaded with an ONNX-tracing backend (e.g. the ort backend)');
   const resolutions = options.resolutions ?? [768];
   const weightType = options.fp16 ? 'float16' : 'float32';
   const arch = model.architecture;

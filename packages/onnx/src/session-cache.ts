@@ -1,11 +1,11 @@
 /**
- * Compiled ONNX Runtime sessions by graph key, least recently used first out. Each session holds
+ * Compiled runtime sessions by graph key, least recently used first out. Each session holds
  * its own copy of the weights its graph embeds, so the number kept is bounded.
  */
-import type { InferenceSession } from 'onnxruntime-node';
+import type { OnnxRuntimeSession } from './runtime.js';
 
 export class SessionCache {
-  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private readonly sessions = new Map<string, Promise<OnnxRuntimeSession>>();
 
   constructor(private readonly capacity: number) {}
 
@@ -13,7 +13,7 @@ export class SessionCache {
     return this.sessions.size;
   }
 
-  async get(key: string, create: () => Promise<InferenceSession>): Promise<InferenceSession> {
+  async get(key: string, create: () => Promise<OnnxRuntimeSession>): Promise<OnnxRuntimeSession> {
     let s = this.sessions.get(key);
     if (s !== undefined) {
       this.sessions.delete(key);
@@ -24,7 +24,7 @@ export class SessionCache {
     this.sessions.set(key, s);
     s.catch(() => this.sessions.delete(key));
     while (this.sessions.size > this.capacity) {
-      const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<InferenceSession>];
+      const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<OnnxRuntimeSession>];
       this.sessions.delete(oldKey);
       void old.then((x) => x.release()).catch(() => undefined);
     }

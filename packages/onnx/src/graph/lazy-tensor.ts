@@ -1,8 +1,9 @@
 /**
- * The tensor handle of the ort backend. Operators do not compute anything: they record a node
- * (`op`) with its inputs and output shape. Values are computed when needed — by `read`, or when a
- * stage runs — by compiling the recorded nodes into an ONNX graph and running it with ONNX
- * Runtime; the tensor then holds its `data` and forgets its node.
+ * The tensor handle of the ONNX-tracing backends (`TracingOps`: ort, and browser ones).
+ * Operators do not compute anything: they record a node (`op`) with its inputs and output shape.
+ * Values are computed when needed — by `read`, or when a stage runs — by compiling the recorded
+ * nodes into an ONNX graph and running it in an ONNX runtime; the tensor then holds its `data`
+ * and forgets its node.
  *
  * Kinds:
  * - `data`: a value on the host (from `constant`, or a computed result);
