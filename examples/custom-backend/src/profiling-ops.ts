@@ -3,6 +3,11 @@
  * many calls were made and how long they took. Written only against `@sedseg/core`'s public
  * types, as a third-party backend package would be.
  *
+ * It wraps the complete operator set (`completeOps(backend)`): every `Ops` member exists on the
+ * wrapper, whether the wrapped backend implements it or core's default fills it in. A default
+ * (e.g. `layerNorm` on a backend without one) is timed as one operator; the primitives it calls
+ * go straight to the wrapped backend and are not counted again.
+ *
  * Notes on what is measured:
  * - Eager backends (tfjs) compute inside each operator call: operator times are compute times
  *   (on asynchronous platforms, dispatch times).
@@ -10,7 +15,7 @@
  *   time is measured per stage; operators they only record inside a stage are not seen here.
  *   Operators core calls between stages are timed either way.
  */
-import type { Conv2dOptions, MatmulOptions, Ops, Shape, Stage } from '@sedseg/core';
+import { completeOps, type BackendOps, type Conv2dOptions, type MatmulOptions, type Ops, type Shape, type Stage } from '@sedseg/core';
 
 export interface ProfileEntry {
   calls: number;
@@ -35,11 +40,19 @@ export class ProfilingOps<T> implements Ops<T> {
   private readonly opTable = new Map<string, ProfileEntry>();
   private readonly stageTable = new Map<string, ProfileEntry>();
   readonly weight?: (data: Float32Array, shape: Shape, name: string) => T;
+  private readonly inner: Ops<T>;
 
-  constructor(private readonly inner: Ops<T>) {
+  constructor(backend: BackendOps<T>) {
+    const inner = completeOps(backend);
+    this.inner = inner;
     this.name = `profile(${inner.name})`;
     // Weights must reach a compiling backend as weights (they become graph initializers).
     if (inner.weight) this.weight = inner.weight.bind(inner);
+  }
+
+  /** The wrapped backend's decoder chunk preference holds for the wrapper too. */
+  get preferredClassChunk(): number | undefined {
+    return this.inner.preferredClassChunk;
   }
 
   /**
@@ -105,16 +118,13 @@ export class ProfilingOps<T> implements Ops<T> {
   dispose(x: T | readonly T[]): void {
     this.inner.dispose(x);
   }
-  size(x: T, axis: number): T {
-    return this.timed('size', () => this.inner.size(x, axis));
+  sizeAsTensor(x: T, axis: number): T {
+    return this.timed('sizeAsTensor', () => this.inner.sizeAsTensor(x, axis));
   }
 
   // ---- operators: timed ---------------------------------------------------------------------------
   add(a: T, b: T): T {
     return this.timed('add', () => this.inner.add(a, b));
-  }
-  sub(a: T, b: T): T {
-    return this.timed('sub', () => this.inner.sub(a, b));
   }
   mul(a: T, b: T): T {
     return this.timed('mul', () => this.inner.mul(a, b));
@@ -139,9 +149,6 @@ export class ProfilingOps<T> implements Ops<T> {
   }
   elu(x: T): T {
     return this.timed('elu', () => this.inner.elu(x));
-  }
-  sigmoid(x: T): T {
-    return this.timed('sigmoid', () => this.inner.sigmoid(x));
   }
   reshape(x: T, shape: Shape): T {
     return this.timed('reshape', () => this.inner.reshape(x, shape));
@@ -190,7 +197,7 @@ export class ProfilingOps<T> implements Ops<T> {
   }
 }
 
-/** Wraps `backend` in a profiler. */
-export function profile<T>(backend: Ops<T>): ProfilingOps<T> {
+/** Wraps `backend` (any operator set: core's defaults fill what it leaves out) in a profiler. */
+export function profile<T>(backend: BackendOps<T>): ProfilingOps<T> {
   return new ProfilingOps(backend);
 }
