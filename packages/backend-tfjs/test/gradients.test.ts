@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { createTfjsOps } from '../src/index.js';
-import * as R from './reference.js';
+import { hostReference as R } from '@sedseg/core/conformance';
 
 // The wasm backend has no Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput/Filter or
 // UnsortedSegmentSum (gather's gradient) kernels: train on tfjs-node or cpu.

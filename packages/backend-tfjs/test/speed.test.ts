@@ -6,7 +6,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { describe, it } from 'vitest';
 import { createTfjsOps, type TfjsOps } from '../src/index.js';
-import * as R from './reference.js';
+import { hostReference as R } from '@sedseg/core/conformance';
 
 const wanted = (process.env['SEDSEG_TFJS_SPEED'] ?? '').split(',').filter(Boolean);
 

@@ -2,7 +2,15 @@ import { resizeBilinearPlanes } from '@sedseg/core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTfjsOps, type TfjsOps } from '../src/index.js';
-import * as R from './reference.js';
+import { hostReference as R } from '@sedseg/core/conformance';
+
+/** Max relative error (R.maxRelError: floored at 0.1 · rms of the expected values) within `tol`. */
+function expectClose(actual: Float32Array, expected: R.Host, tol = 1e-5): void {
+  expect(actual.length).toBe(expected.data.length);
+  const err = R.maxRelError(actual, expected.data);
+  if (process.env['SEDSEG_LOG_ERRORS']) console.log(`max relative error ${err.toExponential(2)} (tolerance ${tol})`);
+  expect(err, `max relative error ${err}`).toBeLessThanOrEqual(tol);
+}
 
 type Config = { label: string; platform: 'cpu' | 'wasm'; cpuKernels: boolean };
 
@@ -29,7 +37,7 @@ describe.each(CONFIGS)('TfjsOps on $label', (config) => {
     return v;
   };
   const check = async (fn: () => Tensor, expected: R.Host, tol = 1e-5): Promise<void> => {
-    R.expectClose(await got(fn, expected.shape), expected, tol);
+    expectClose(await got(fn, expected.shape), expected, tol);
   };
 
   beforeAll(async () => {

@@ -14,3 +14,4 @@ export { resolveWeights, modelCacheFile, type ResolveWeightsOptions, type Resolv
 export { KNOWN_MODELS, findKnownModel, knownModelNames, knownModelUrl, modelUrlEnvVar, type KnownModel, type KnownModelUrlOptions } from './node/known-models.js';
 export { downloadFile, type DownloadFileOptions, type DownloadResult, type DownloadEvent, type DownloadProgress, type DownloadWait } from './node/download-file.js';
 export { verifyCheckpointFile } from './node/verify-checkpoint-file.js';
+export { referenceDirectory } from './node/reference-directory.js';

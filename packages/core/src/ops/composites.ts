@@ -39,7 +39,10 @@ export function defaultComposites<T>(ops: BackendOps<T>): Pick<Ops<T>, Defaulted
     mulScalar: (x, s) => ops.mul(x, scalar(ops, s)),
     addScalar: (x, s) => ops.add(x, scalar(ops, s)),
     linear: (x, w, b) => {
-      const y = ops.matmul(x, w, { transposeB: true });
+      // matmul needs rank ≥ 2: a single vector [in] goes through as [1, in]
+      const vector = ops.shape(x).length === 1;
+      let y = ops.matmul(vector ? ops.reshape(x, [1, ops.shape(x)[0]!]) : x, w, { transposeB: true });
+      if (vector) y = ops.reshape(y, [ops.shape(w)[0]!]);
       return b === undefined ? y : ops.add(y, b);
     },
     broadcastTo: (x, shape) => {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSafetensors, type HostTensor, type RgbImage, type SafetensorsStore } from '@sedseg/core';
+import { compareLabels as compareLabelArrays } from '@sedseg/core/conformance';
 import { fileSource } from '@sedseg/core/node';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -137,7 +138,10 @@ export async function compareWithGolden(
   return { name, maxAbs, maxGolden, tolerance, ok: maxAbs <= tolerance };
 }
 
-/** Fraction of pixels whose labels differ, and the count where the golden margin is ≥ `margin`. */
+/**
+ * Pixels whose labels differ, and the count where the golden margin is ≥ `margin` (the
+ * conformance kit's rule, `compareLabels` of @sedseg/core/conformance).
+ */
 export async function compareLabels(
   gcase: GoldenCase,
   name: string,
@@ -146,13 +150,5 @@ export async function compareLabels(
 ): Promise<{ differing: number; differingConfident: number; total: number }> {
   const golden = (await gcase.tensor(name)).data as Int32Array;
   const margins = (await gcase.tensor('labels_margin')).data as Float32Array;
-  let differing = 0;
-  let differingConfident = 0;
-  for (let i = 0; i < golden.length; i++) {
-    if (golden[i] !== actual[i]) {
-      differing++;
-      if (margins[i]! >= margin) differingConfident++;
-    }
-  }
-  return { differing, differingConfident, total: golden.length };
+  return compareLabelArrays(golden, margins, actual, margin);
 }

@@ -1,8 +1,9 @@
 /**
- * Naive float64 reference implementations (plain loops over row-major arrays, PyTorch
- * semantics), independent of tfjs and of src/.
+ * Naive float64 reference implementations of the operators (plain loops over row-major arrays,
+ * PyTorch semantics), independent of every backend and of core's model code. The conformance
+ * checks compare backends against these; backend test suites may use them too
+ * (`import { hostReference } from '@sedseg/core/conformance'`).
  */
-import { expect } from 'vitest';
 
 export interface Host {
   data: Float64Array;
@@ -67,7 +68,7 @@ export function broadcastShape(a: number[], b: number[]): number[] {
   for (let i = 0; i < r; i++) {
     const da = a[a.length - r + i] ?? 1;
     const db = b[b.length - r + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error('no broadcast');
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast`);
     out.push(Math.max(da, db));
   }
   return out;
@@ -357,9 +358,37 @@ export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<numbe
   return worst;
 }
 
-export function expectClose(actual: Float32Array, expected: Host, tol = 1e-5): void {
-  expect(actual.length).toBe(expected.data.length);
-  const err = maxRelError(actual, expected.data);
-  if (process.env['SEDSEG_LOG_ERRORS']) console.log(`max relative error ${err.toExponential(2)} (tolerance ${tol})`);
-  expect(err, `max relative error ${err}`).toBeLessThanOrEqual(tol);
+/** PyTorch `F.interpolate(mode='bilinear', align_corners)` on the two last axes, no antialiasing. */
+export function resizeBilinear(x: Host, outH: number, outW: number, alignCorners: boolean): Host {
+  const r = x.shape.length;
+  const H = x.shape[r - 2]!;
+  const W = x.shape[r - 1]!;
+  const taps = (inSize: number, outSize: number): { lo: number; hi: number; l: number }[] => {
+    const out: { lo: number; hi: number; l: number }[] = [];
+    for (let d = 0; d < outSize; d++) {
+      let src = alignCorners ? (outSize > 1 ? (d * (inSize - 1)) / (outSize - 1) : 0) : ((d + 0.5) * inSize) / outSize - 0.5;
+      if (src < 0) src = 0;
+      const lo = Math.min(Math.floor(src), inSize - 1);
+      out.push({ lo, hi: Math.min(lo + 1, inSize - 1), l: src - lo });
+    }
+    return out;
+  };
+  const ty = taps(H, outH);
+  const tx = taps(W, outW);
+  const P = x.data.length / (H * W);
+  const data = new Float64Array(P * outH * outW);
+  for (let p = 0; p < P; p++)
+    for (let y = 0; y < outH; y++)
+      for (let xx = 0; xx < outW; xx++) {
+        const { lo: y0, hi: y1, l: ly } = ty[y]!;
+        const { lo: x0, hi: x1, l: lx } = tx[xx]!;
+        const at = (yy: number, xi: number): number => x.data[(p * H + yy) * W + xi]!;
+        const top = (1 - lx) * at(y0, x0) + lx * at(y0, x1);
+        const bottom = (1 - lx) * at(y1, x0) + lx * at(y1, x1);
+        data[(p * outH + y) * outW + xx] = (1 - ly) * top + ly * bottom;
+      }
+  return { data, shape: [...x.shape.slice(0, -2), outH, outW] };
 }
+
+export const relu64 = (x: number): number => Math.max(0, x);
+export const elu64 = (x: number): number => (x > 0 ? x : Math.expm1(x));
