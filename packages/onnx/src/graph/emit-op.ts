@@ -104,9 +104,10 @@ export function emitOp(g: GraphBuilder, rec: OpRecord, inputs: readonly string[]
       return g.node('AveragePool', [x], { kernel_shape: ints([k, k]), strides: ints([k, k]) });
     }
     case 'resizeBilinear':
+      // half_pixel is PyTorch's rule at every size (pytorch_half_pixel maps a length-1 output to source 0)
       return g.node('Resize', [x, '', '', g.shapeTensor(out.shape)], {
         mode: { kind: 'string', value: 'linear' },
-        coordinate_transformation_mode: { kind: 'string', value: a.alignCorners ? 'align_corners' : 'pytorch_half_pixel' },
+        coordinate_transformation_mode: { kind: 'string', value: a.alignCorners ? 'align_corners' : 'half_pixel' },
       });
     default:
       throw new Error(`ONNX tracing: no ONNX lowering for operator "${rec.type}"`);
