@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },
   dump: { run: dumpCommand, summary: 'write every intermediate tensor of one run (for parity checks)' },
   backends: { run: backendsCommand, summary: 'list the backends and devices that run on this machine' },
+  conformance: { run: async (argv, io) => (await import('./commands/conformance.js')).conformanceCommand(argv, io), summary: 'check a backend: every operator against exact references, and the golden cases' },
 };
 
 const HELP = `Usage: sedseg <command> [options]
@@ -28,7 +29,7 @@ Open-vocabulary semantic segmentation with SED (CVPR 2024), in Node.js.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(13)}${c.summary}`)
   .join('\n')}
 
 Run "sedseg <command> --help" for a command's options and examples.
