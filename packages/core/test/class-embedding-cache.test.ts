@@ -8,7 +8,7 @@ import {
   fnv1a64Hex,
   templateSetKey,
   type ClassEmbeddingPersistence,
-} from '../src/model/class-embeddings.js';
+} from '../src/model/classes/class-embeddings.js';
 import { ClassEmbeddingDiskCache } from '../src/node/class-embedding-disk-cache.js';
 import { IMAGENET_TEMPLATES } from '../src/prompts/imagenet-templates.js';
 import type { SedArchitecture } from '../src/architecture/sed-architecture.js';

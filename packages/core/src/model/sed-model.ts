@@ -15,17 +15,17 @@ import { IMAGENET_TEMPLATES } from '../prompts/imagenet-templates.js';
 import { getVocabulary } from '../vocabularies/index.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { preprocessImage, validateResolution } from '../image/preprocess.js';
-import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './class-embeddings.js';
-import type { ImageFeatures } from './image-encoder.js';
-import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './sed-stages.js';
-import { textEncoderStageOf } from './text-encoder-stage.js';
+import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './classes/class-embeddings.js';
+import type { ImageFeatures } from './encoders/image-encoder.js';
+import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './stages/decoder-stages.js';
+import { textEncoderStageOf } from './stages/text-encoder-stage.js';
 import { runStage, type Stage } from '../ops/stage.js';
 import { uploadParams, type ModelParams } from './model-params.js';
-import { runDecoder, isHostTensor, type DecoderResult } from './run-decoder.js';
+import { runDecoder, isHostTensor, type DecoderResult } from './decoder-run/run-decoder.js';
 import { cerOutputToLabels, cerOutputToProbabilities, logitsToLabels, logitsToProbabilities } from './postprocess.js';
-import { WeightsFingerprint } from './weights-fingerprint.js';
-import { classEmbeddingKey } from './class-embedding-key.js';
-import { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './decoder-pooling.js';
+import { WeightsFingerprint } from './classes/weights-fingerprint.js';
+import { classEmbeddingKey } from './classes/class-embedding-key.js';
+import { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './decoder/decoder-pooling.js';
 
 export type SedPhase = 'weights' | 'text' | 'image' | 'decoder';
 

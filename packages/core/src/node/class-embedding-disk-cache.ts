@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { openSafetensors, serializeSafetensors } from '../checkpoint/safetensors.js';
 import { SedsegError } from '../errors.js';
 import { memorySource } from '../io/byte-source.js';
-import { fnv1a64Hex, type ClassEmbeddingPersistence } from '../model/class-embeddings.js';
+import { fnv1a64Hex, type ClassEmbeddingPersistence } from '../model/classes/class-embeddings.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { writeFileAtomic } from './atomic-write.js';
 

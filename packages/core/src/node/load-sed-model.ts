@@ -1,4 +1,4 @@
-import { ClassEmbeddingCache, type TextTokenizer } from '../model/class-embeddings.js';
+import { ClassEmbeddingCache, type TextTokenizer } from '../model/classes/class-embeddings.js';
 import { SedModel, type SedModelLoadOptions } from '../model/sed-model.js';
 import { ClassEmbeddingDiskCache } from './class-embedding-disk-cache.js';
 import { loadDefaultTokenizer } from './default-tokenizer.js';

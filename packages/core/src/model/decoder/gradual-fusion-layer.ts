@@ -10,12 +10,12 @@
  *
  * All per-class tensors are class-batched [T, C, H, W].
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { SedArchitecture } from '../../architecture/sed-architecture.js';
 import { classAttentionMerge, classAttentionPool, classAttentionPooled } from './class-attention.js';
-import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from './convnext-block.js';
-import { scoped, type ModelParams } from './model-params.js';
+import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from '../blocks/convnext-block.js';
+import { scoped, type ModelParams } from '../model-params.js';
 
 /** Weights of `Up.cnext` under `prefix` (`dwconv / norm / pwconv1 / pwconv2 / gamma`). */
 export function decoderConvNextWeights<T>(params: ModelParams<T>, prefix: string): ConvNextBlockWeights<T> {

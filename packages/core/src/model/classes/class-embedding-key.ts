@@ -11,7 +11,7 @@
  * - the computation itself (`EMBEDDING_VERSION`, bumped whenever the encoding rule changes;
  *   float32 throughout).
  */
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
+import type { SedArchitecture } from '../../architecture/sed-architecture.js';
 import { fnv1a64Hex, type TextTokenizer } from './class-embeddings.js';
 
 /** Bump when the way class embeddings are computed changes: old cache entries then miss. */

@@ -11,14 +11,14 @@
  *
  * `runDecoder` (run-decoder.ts) chains them as stages (sed-stages.ts).
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import { DECODER_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import { DECODER_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
 import { costMap } from './cost-map.js';
 import { appearanceGuidances, corrByClass, corrEmbed, corrGuidance } from './decoder-input.js';
 import { fusionClassAttention, fusionMerge, fusionPooled, fusionSpatial, gradualFusionLayer } from './gradual-fusion-layer.js';
 import { decoderHead, HEAD_AFTER_LAYER } from './heads.js';
-import { scoped, type ModelParams } from './model-params.js';
+import { scoped, type ModelParams } from '../model-params.js';
 
 /** Image-encoder outputs the decoder consumes (batch 1, NCHW). */
 export interface DecoderImageFeatures<T> {

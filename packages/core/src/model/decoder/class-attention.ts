@@ -11,9 +11,9 @@
  * The attention runs over the classes present in `x`, so with category early rejection it mixes
  * only the surviving classes (as the reference does).
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { ModelParams } from './model-params.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { ModelParams } from '../model-params.js';
 
 export interface ClassAttentionOptions {
   /** Attention heads (`arch.decoder_heads`). */

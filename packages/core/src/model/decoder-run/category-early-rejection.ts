@@ -3,7 +3,7 @@
  * rank among the top-k at one or more pixels of the previous head's logits go on. This is the
  * host-side selection rule; the model gathers the survivors' tensors between stages.
  */
-import { SedsegError } from '../errors.js';
+import { SedsegError } from '../../errors.js';
 
 /**
  * For score maps of `classCount` classes × `pixelCount` pixels (class-major: scores[c·P + p]),

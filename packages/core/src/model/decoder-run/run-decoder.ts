@@ -5,14 +5,14 @@
  * with CER the auxiliary logits are read back between stages, the survivors selected on the host
  * (`topKSurvivors`) and their tensors gathered on the class axis.
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import { runStage } from '../ops/stage.js';
-import type { HostTensor } from '../tensor/host-tensor.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import { runStage } from '../../ops/stage.js';
+import type { HostTensor } from '../../tensor/host-tensor.js';
 import { maskToIndices, topKSurvivors } from './category-early-rejection.js';
-import type { ModelParams } from './model-params.js';
-import { classBatchToBCTHW } from './decoder-input.js';
-import type { DecoderArchitecture, DecoderImageFeatures } from './sed-forward.js';
+import type { ModelParams } from '../model-params.js';
+import { classBatchToBCTHW } from '../decoder/decoder-input.js';
+import type { DecoderArchitecture, DecoderImageFeatures } from '../decoder/decoder-forward.js';
 import { gatherClassChunks, joinClassChunks, splitClasses, DEFAULT_CLASS_CHUNK, type ClassChunks } from './class-chunks.js';
 
 /** Default values (classes × channels × pixels) of pooled features the class attention takes at once. */
@@ -25,7 +25,7 @@ import {
   decoderLayerPoolStageOf,
   decoderLayerStageOf,
   type DecoderLayerOutput,
-} from './sed-stages.js';
+} from '../stages/decoder-stages.js';
 
 /** A traced intermediate: a backend tensor, or a host tensor for values computed on the host. */
 export type DecoderTraceValue<T> = T | HostTensor;

@@ -5,9 +5,9 @@
  * Inside the decoder, per-class tensors are "class-batched": [T, C, H, W], one batch entry per
  * class (the reference's `(B T) C H W` with B = 1).
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { ModelParams } from './model-params.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { ModelParams } from '../model-params.js';
 
 /** `corr` [1, P, T, h, w] → class-batched [T, P, h, w]. */
 export function corrByClass<T>(ops: Ops<T>, corr: T): T {

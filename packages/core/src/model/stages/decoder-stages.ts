@@ -17,11 +17,11 @@
  * T (classes) is the only size that changes between calls at a given resolution: inputs mark
  * it with `classAxis`. Category early rejection runs between the decoder stages, on the host.
  */
-import type { Ops } from '../ops/ops.js';
-import type { Stage } from '../ops/stage.js';
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
-import { encodeImage } from './image-encoder.js';
-import type { ModelParams } from './model-params.js';
+import type { Ops } from '../../ops/ops.js';
+import type { Stage } from '../../ops/stage.js';
+import type { SedArchitecture } from '../../architecture/sed-architecture.js';
+import { encodeImage } from '../encoders/image-encoder.js';
+import type { ModelParams } from '../model-params.js';
 import {
   appearanceGuidanceStage,
   costMapStage,
@@ -30,7 +30,7 @@ import {
   decoderLayerPoolStage,
   decoderLayerStage,
   type DecoderArchitecture,
-} from './sed-forward.js';
+} from '../decoder/decoder-forward.js';
 
 export const IMAGE_FEATURE_NAMES = ['stem', 'res2', 'res3', 'res4', 'res5', 'dense'] as const;
 

@@ -8,13 +8,13 @@
  * template set), so a changed vocabulary only encodes its new classes; it can be backed by a
  * persistent store (`ClassEmbeddingDiskCache` in `@sedseg/core/node`).
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
-import { IMAGENET_TEMPLATES } from '../prompts/imagenet-templates.js';
-import { classPrompts, combineClassEmbeddings, type ClassPrompts } from '../prompts/class-prompts.js';
-import type { ModelParams } from './model-params.js';
-import { encodeTexts } from './text-encoder.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { SedArchitecture } from '../../architecture/sed-architecture.js';
+import { IMAGENET_TEMPLATES } from '../../prompts/imagenet-templates.js';
+import { classPrompts, combineClassEmbeddings, type ClassPrompts } from '../../prompts/class-prompts.js';
+import type { ModelParams } from '../model-params.js';
+import { encodeTexts } from '../encoders/text-encoder.js';
 
 /** What the class embeddings need of a tokenizer (`ClipTokenizer` fits). */
 export interface TextTokenizer {

@@ -4,12 +4,12 @@
  * (`trunk.head.norm` then the OpenCLIP projection, per pixel of the last stage).
  * Keys live under `sem_seg_head.predictor.clip_model.visual.`.
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import { IMAGE_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
-import { scoped, type ModelParams } from './model-params.js';
-import { layerNorm2d } from './layer-norm-2d.js';
-import { convNextBlock, linearWeights, normWeights, timmConvNextBlockWeights } from './convnext-block.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import { IMAGE_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
+import { scoped, type ModelParams } from '../model-params.js';
+import { layerNorm2d } from '../blocks/layer-norm-2d.js';
+import { convNextBlock, linearWeights, normWeights, timmConvNextBlockWeights } from '../blocks/convnext-block.js';
 
 /** timm ConvNeXt LayerNorm epsilon (stem, downsample, blocks, head). */
 export const CONVNEXT_LN_EPS = 1e-6;

@@ -4,8 +4,8 @@
  *
  *     corr[0, p, t, y, x] = <dense[0, :, y, x] / |dense[0, :, y, x]|, text[t, p, :] / |text[t, p, :]|>
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
 
 /**
  * `x / x.norm(dim=axis, keepdim=True)` (PyTorch): sum of squares, square root, division.

@@ -21,11 +21,11 @@
  *   of the positions;
  * - last block: only the EOT rows are read, so its queries, out_proj and MLP run on them alone.
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import { CLIP_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
-import { scoped, type ModelParams } from './model-params.js';
-import { linearWeights, normWeights } from './convnext-block.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import { CLIP_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
+import { scoped, type ModelParams } from '../model-params.js';
+import { linearWeights, normWeights } from '../blocks/convnext-block.js';
 
 /** LayerNorm epsilon of the CLIP text tower (PyTorch default). */
 export const TEXT_LN_EPS = 1e-5;

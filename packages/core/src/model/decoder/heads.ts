@@ -3,8 +3,8 @@
  * decoder1, `head2` after decoder2 (the auxiliary logits CER scores with) and `head` after
  * decoder3 (the final logits).
  */
-import type { Ops } from '../ops/ops.js';
-import type { ModelParams } from './model-params.js';
+import type { Ops } from '../../ops/ops.js';
+import type { ModelParams } from '../model-params.js';
 
 export type HeadName = 'head0' | 'head1' | 'head2' | 'head';
 
