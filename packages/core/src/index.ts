@@ -92,16 +92,10 @@ export {
   type ClipTokenizerOptions,
 } from './tokenizer/clip-tokenizer.js';
 export { cleanText } from './tokenizer/text-cleaning.js';
-export {
-  ClassEmbeddingCache,
-  computeClassEmbeddings,
-  templateSetKey,
-  DEFAULT_CLASS_CACHE_ENTRIES,
-  type ClassEmbeddingPersistence,
-  type ClassEmbeddingCacheOptions,
-  type ClassEmbeddingOptions,
-  type TextTokenizer,
-} from './model/classes/class-embeddings.js';
+export { ClassEmbeddingCache, DEFAULT_CLASS_CACHE_ENTRIES, type ClassEmbeddingPersistence, type ClassEmbeddingCacheOptions } from './model/classes/class-embedding-cache.js';
+export { computeClassEmbeddings, type ClassEmbeddingOptions } from './model/classes/class-embeddings.js';
+export { templateSetKey } from './model/classes/template-set-key.js';
+export type { TextTokenizer } from './model/classes/text-tokenizer.js';
 export { encodeTexts, type EncodeTextsOptions } from './model/encoders/text-encoder.js';
 export { encodeImage, type ImageFeatures } from './model/encoders/image-encoder.js';
 export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/decoder/decoder-forward.js';
@@ -145,5 +139,5 @@ export {
 export { layerNorm2d, type NormWeights } from './model/blocks/layer-norm-2d.js';
 export { convNextBlock, type ConvNextBlockWeights } from './model/blocks/convnext-block.js';
 export { causalMask } from './model/encoders/text-encoder.js';
-export { fnv1a64Hex } from './model/classes/class-embeddings.js';
+export { fnv1a64Hex } from './hash/fnv1a64.js';
 export { classEmbeddingKey, tokenizerFingerprint, EMBEDDING_VERSION, type ClassEmbeddingKeyParts } from './model/classes/class-embedding-key.js';

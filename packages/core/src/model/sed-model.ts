@@ -15,7 +15,9 @@ import { IMAGENET_TEMPLATES } from '../prompts/imagenet-templates.js';
 import { getVocabulary } from '../vocabularies/index.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { preprocessImage, validateResolution } from '../image/preprocess.js';
-import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './classes/class-embeddings.js';
+import { classEmbeddingsCounted } from './classes/class-embeddings.js';
+import { ClassEmbeddingCache } from './classes/class-embedding-cache.js';
+import type { TextTokenizer } from './classes/text-tokenizer.js';
 import type { ImageFeatures } from './encoders/image-encoder.js';
 import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './stages/decoder-stages.js';
 import { textEncoderStageOf } from './stages/text-encoder-stage.js';
@@ -212,15 +214,13 @@ export class SedModel<T = unknown> {
   ): Promise<{ embeddings: Float32Array; cached: number; encoded: number }> {
     this.assertUsable();
     const names = validateClassNames(classes);
-    const unique = [...new Set(names)];
-    const cachedNow = await this.cache.lookup(this.classEmbeddingKey, templateSetKey(this.templates), unique);
     const progress = onProgress ?? this.onProgress;
-    const embeddings = await computeClassEmbeddings(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
+    // one cache lookup: the counts come back with the embeddings
+    return classEmbeddingsCounted(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
       cache: this.cache,
       weightsDigest: this.classEmbeddingKey,
       onProgress: (done, total) => progress?.({ phase: 'text', done, total }),
     });
-    return { embeddings, cached: cachedNow.size, encoded: unique.length - cachedNow.size };
   }
 
   /**
