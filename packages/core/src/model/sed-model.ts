@@ -23,7 +23,9 @@ import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, im
 import { textEncoderStageOf } from './stages/text-encoder-stage.js';
 import { runStage, type Stage } from '../ops/stage.js';
 import { uploadParams, type ModelParams } from './model-params.js';
-import { runDecoder, isHostTensor, type DecoderResult } from './decoder-run/run-decoder.js';
+import { runDecoder } from './decoder-run/run-decoder.js';
+import type { DecoderResult } from './decoder-run/decoder-result.js';
+import { isHostTensor } from './decoder-run/decoder-trace.js';
 import { cerOutputToLabels, cerOutputToProbabilities, logitsToLabels, logitsToProbabilities } from './postprocess.js';
 import { WeightsFingerprint } from './classes/weights-fingerprint.js';
 import { classEmbeddingKey } from './classes/class-embedding-key.js';
