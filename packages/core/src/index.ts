@@ -98,22 +98,29 @@ export { templateSetKey } from './model/classes/template-set-key.js';
 export type { TextTokenizer } from './model/classes/text-tokenizer.js';
 export { encodeTexts, type EncodeTextsOptions } from './model/encoders/text-encoder.js';
 export { encodeImage, type ImageFeatures } from './model/encoders/image-encoder.js';
-export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/decoder/decoder-forward.js';
+export {
+  decoderInputForward,
+  costMapForward,
+  appearanceGuidanceForward,
+  decoderLayerForward,
+  type DecoderImageFeatures,
+  type DecoderArchitecture,
+} from './model/decoder/decoder-forward.js';
+export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, imageEncoderStage } from './model/deprecated-names.js';
 export { runDecoder, type RunDecoderOptions } from './model/decoder-run/run-decoder.js';
 export type { DecoderResult } from './model/decoder-run/decoder-result.js';
 export { isHostTensor } from './model/decoder-run/decoder-trace.js';
 export { DECODER_STEP_WEIGHTS } from './model/decoder-run/decoder-progress.js';
 export { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './model/decoder/decoder-pooling.js';
 export { estimateSegmentMemory, maxResolution, parameterCounts, MAX_TENSOR_BYTES, RESOLUTION_STEP, type SegmentMemoryRequest, type SegmentMemoryEstimate, type SegmentMemoryParts, type SegmentMemoryPhase } from './model/memory-estimate.js';
+export { imageEncoderStageOf, IMAGE_FEATURE_NAMES } from './model/stages/image-encoder-stage.js';
 export {
-  imageEncoderStage,
   appearanceGuidanceStageOf,
   decoderInputStageOf,
   decoderLayerStageOf,
   decoderLayerPoolStageOf,
   decoderLayerAttentionStageOf,
   decoderLayerMergeStageOf,
-  IMAGE_FEATURE_NAMES,
   type DecoderInputStageOptions,
   type DecoderLayerOutput,
 } from './model/stages/decoder-stages.js';
