@@ -9,7 +9,7 @@ import { joinClassChunks, type ClassChunks } from './class-chunks.js';
 import type { DecoderRunState } from './decoder-run-state.js';
 
 /** The largest divisor of `height` that is at most `maxRows` (at least 1). */
-export function bandRows(height: number, maxRows: number): number {
+function bandRows(height: number, maxRows: number): number {
   let rows = 1;
   for (let r = 1; r <= height; r++) if (height % r === 0 && r <= maxRows) rows = r;
   return rows;

@@ -12,7 +12,7 @@ import type { Ops } from '../../ops/ops.js';
  * A zero vector gives NaN, as in PyTorch without `F.normalize`'s clamp (never happens for CLIP
  * features).
  */
-export function l2Normalize<T>(ops: Ops<T>, x: T, axis: number): T {
+function l2Normalize<T>(ops: Ops<T>, x: T, axis: number): T {
   return ops.tidy(() => ops.div(x, ops.sqrt(ops.sum(ops.mul(x, x), [axis], true))));
 }
 

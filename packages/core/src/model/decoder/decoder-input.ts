@@ -62,11 +62,3 @@ export function corrGuidance<T>(ops: Ops<T>, decoder: ModelParams<T>, index: num
   const prefix = `decoder_corr_guidance_projection.${index}.0.`;
   return ops.tidy(() => ops.relu(ops.convTranspose2d(input, decoder.get(`${prefix}weight`), decoder.get(`${prefix}bias`), 2)));
 }
-
-/** The whole corr guidance chain from class-batched corr [T, P, h, w] (three tensors). */
-export function corrGuidanceChain<T>(ops: Ops<T>, decoder: ModelParams<T>, corrClasses: T): [T, T, T] {
-  const g0 = corrGuidance(ops, decoder, 0, corrClasses);
-  const g1 = corrGuidance(ops, decoder, 1, g0);
-  const g2 = corrGuidance(ops, decoder, 2, g1);
-  return [g0, g1, g2];
-}
