@@ -79,7 +79,7 @@ export type { RgbImage } from './image/rgb-image.js';
 export { assertRgbImage } from './image/rgb-image.js';
 export { preprocessImage, validateResolution, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD } from './image/preprocess.js';
 export { resizeBilinearPlanes, bilinearTaps } from './image/resize-bilinear.js';
-export { topKSurvivors, maskToIndices } from './model/category-early-rejection.js';
+export { topKSurvivors, maskToIndices } from './model/decoder-run/category-early-rejection.js';
 export { uploadParams, scoped, type ModelParams } from './model/model-params.js';
 
 // text
@@ -92,37 +92,41 @@ export {
   type ClipTokenizerOptions,
 } from './tokenizer/clip-tokenizer.js';
 export { cleanText } from './tokenizer/text-cleaning.js';
+export { ClassEmbeddingCache, DEFAULT_CLASS_CACHE_ENTRIES, type ClassEmbeddingPersistence, type ClassEmbeddingCacheOptions } from './model/classes/class-embedding-cache.js';
+export { computeClassEmbeddings, type ClassEmbeddingOptions } from './model/classes/class-embeddings.js';
+export { templateSetKey } from './model/classes/template-set-key.js';
+export type { TextTokenizer } from './model/classes/text-tokenizer.js';
+export { encodeTexts, type EncodeTextsOptions } from './model/encoders/text-encoder.js';
+export { encodeImage, type ImageFeatures } from './model/encoders/image-encoder.js';
 export {
-  ClassEmbeddingCache,
-  computeClassEmbeddings,
-  templateSetKey,
-  DEFAULT_CLASS_CACHE_ENTRIES,
-  type ClassEmbeddingPersistence,
-  type ClassEmbeddingCacheOptions,
-  type ClassEmbeddingOptions,
-  type TextTokenizer,
-} from './model/class-embeddings.js';
-export { encodeTexts, type EncodeTextsOptions } from './model/text-encoder.js';
-export { encodeImage, type ImageFeatures } from './model/image-encoder.js';
-export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, type DecoderImageFeatures, type DecoderArchitecture } from './model/sed-forward.js';
-export { runDecoder, isHostTensor, DECODER_STEP_WEIGHTS, type DecoderResult, type RunDecoderOptions } from './model/run-decoder.js';
-export { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './model/decoder-pooling.js';
+  decoderInputForward,
+  costMapForward,
+  appearanceGuidanceForward,
+  decoderLayerForward,
+  type DecoderImageFeatures,
+  type DecoderArchitecture,
+} from './model/decoder/decoder-forward.js';
+export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, imageEncoderStage } from './model/deprecated-names.js';
+export { runDecoder, type RunDecoderOptions } from './model/decoder-run/run-decoder.js';
+export type { DecoderResult } from './model/decoder-run/decoder-result.js';
+export { isHostTensor } from './model/decoder-run/decoder-trace.js';
+export { DECODER_STEP_WEIGHTS } from './model/decoder-run/decoder-progress.js';
+export { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './model/decoder/decoder-pooling.js';
 export { estimateSegmentMemory, maxResolution, parameterCounts, MAX_TENSOR_BYTES, RESOLUTION_STEP, type SegmentMemoryRequest, type SegmentMemoryEstimate, type SegmentMemoryParts, type SegmentMemoryPhase } from './model/memory-estimate.js';
+export { imageEncoderStageOf, IMAGE_FEATURE_NAMES } from './model/stages/image-encoder-stage.js';
 export {
-  imageEncoderStage,
   appearanceGuidanceStageOf,
   decoderInputStageOf,
   decoderLayerStageOf,
   decoderLayerPoolStageOf,
   decoderLayerAttentionStageOf,
   decoderLayerMergeStageOf,
-  IMAGE_FEATURE_NAMES,
   type DecoderInputStageOptions,
   type DecoderLayerOutput,
-} from './model/sed-stages.js';
-export { DEFAULT_CLASS_CHUNK, splitClasses, gatherClassChunks, joinClassChunks, type ClassChunks } from './model/class-chunks.js';
+} from './model/stages/decoder-stages.js';
+export { DEFAULT_CLASS_CHUNK, splitClasses, gatherClassChunks, joinClassChunks, type ClassChunks } from './model/decoder-run/class-chunks.js';
 export { runStage, type Stage, type StageInput, type StageTensors } from './ops/stage.js';
-export { textEncoderStageOf, textEncoderStageInputs } from './model/text-encoder-stage.js';
+export { textEncoderStageOf, textEncoderStageInputs } from './model/stages/text-encoder-stage.js';
 export {
   logitsToLabels,
   logitsToProbabilities,
@@ -142,8 +146,8 @@ export {
   type SedPhase,
   type TraceFn,
 } from './model/sed-model.js';
-export { layerNorm2d, type NormWeights } from './model/layer-norm-2d.js';
-export { convNextBlock, type ConvNextBlockWeights } from './model/convnext-block.js';
-export { causalMask } from './model/text-encoder.js';
-export { fnv1a64Hex } from './model/class-embeddings.js';
-export { classEmbeddingKey, tokenizerFingerprint, EMBEDDING_VERSION, type ClassEmbeddingKeyParts } from './model/class-embedding-key.js';
+export { layerNorm2d, type NormWeights } from './model/blocks/layer-norm-2d.js';
+export { convNextBlock, type ConvNextBlockWeights } from './model/blocks/convnext-block.js';
+export { causalMask } from './model/encoders/text-encoder.js';
+export { fnv1a64Hex } from './hash/fnv1a64.js';
+export { classEmbeddingKey, tokenizerFingerprint, EMBEDDING_VERSION, type ClassEmbeddingKeyParts } from './model/classes/class-embedding-key.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskToIndices, topKSurvivors } from '../src/model/category-early-rejection.js';
+import { maskToIndices, topKSurvivors } from '../src/model/decoder-run/category-early-rejection.js';
 import { readReferenceJson } from './helpers/reference.js';
 
 interface CerResult {

@@ -2,13 +2,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ClassEmbeddingCache,
-  computeClassEmbeddings,
-  fnv1a64Hex,
-  templateSetKey,
-  type ClassEmbeddingPersistence,
-} from '../src/model/class-embeddings.js';
+import { ClassEmbeddingCache, type ClassEmbeddingPersistence } from '../src/model/classes/class-embedding-cache.js';
+import { computeClassEmbeddings } from '../src/model/classes/class-embeddings.js';
+import { templateSetKey } from '../src/model/classes/template-set-key.js';
+import { fnv1a64Hex } from '../src/hash/fnv1a64.js';
 import { ClassEmbeddingDiskCache } from '../src/node/class-embedding-disk-cache.js';
 import { IMAGENET_TEMPLATES } from '../src/prompts/imagenet-templates.js';
 import type { SedArchitecture } from '../src/architecture/sed-architecture.js';

@@ -23,7 +23,7 @@ import {
   cerOutputToProbabilities,
   classMeans,
   DECODER_PREFIX,
-  decoderInputStage,
+  decoderInputForward,
   logitsToLabels,
   logitsToProbabilities,
   probabilitiesToLabels,
@@ -296,15 +296,15 @@ for (const backend of BACKENDS) {
       });
     }
 
-    it('case-03: per-class stage (corr → corrEmbed → head0) on the stored class subset', async () => {
+    it('case-03: per-class decoder input (corr → corrEmbed → head0) on the stored class subset', async () => {
       const t0 = performance.now();
       const gcase = await getCase('case-03');
       const subset = gcase.meta.class_subset;
       const features = await loadFeatures(gcase);
       const text = await upload(gcase, 'text_features'); // [3, P, D]: only the subset is stored
-      const stage = decoderInputStage(ops, params, features, text);
-      const maskAux = await ops.read(stage.maskAux);
-      ops.dispose([stage.corr, stage.corrClasses, stage.corrEmbed, stage.maskAux, ...stage.guidance, text]);
+      const inputs = decoderInputForward(ops, params, features, text);
+      const maskAux = await ops.read(inputs.maskAux);
+      ops.dispose([inputs.corr, inputs.corrClasses, inputs.corrEmbed, inputs.maskAux, ...inputs.guidance, text]);
       disposeFeatures(features);
       const golden = await gcase.tensor('mask_aux');
       const g = sliceAxis(golden.data as Float32Array, golden.shape, 1, subset);

@@ -15,7 +15,6 @@ import {
   DEFAULT_DECODER_POOLING,
   IMAGE_PREFIX,
   SED_KEY_PREFIX,
-  SHAPE_INVISIBLE_FIELDS,
   TEXT_HEAD_WIDTH,
   type SedArchitecture,
 } from './sed-architecture.js';
@@ -242,5 +241,3 @@ export function assertWeightsComplete(check: WeightCheck, source: string): void 
   if (problems.length > 0) throw new SedsegError('E_KEY', `${source}: ${problems.join('; ')}`);
 }
 
-/** Fields a config may set that shapes cannot show, for documentation and `info`. */
-export const CONFIG_ONLY_FIELDS = SHAPE_INVISIBLE_FIELDS;

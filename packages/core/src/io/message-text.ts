@@ -7,10 +7,10 @@
  */
 
 /** Longest name (in UTF-16 units) quoted in a message before it is cut. */
-export const MESSAGE_NAME_CHARS = 200;
+const MESSAGE_NAME_CHARS = 200;
 
 /** Longest preview of a structured value (header field) in a message. */
-export const MESSAGE_VALUE_CHARS = 80;
+const MESSAGE_VALUE_CHARS = 80;
 
 // C0/C1 controls, line/paragraph separators and lone surrogates would break a one-line message.
 // eslint-disable-next-line no-control-regex

@@ -62,14 +62,14 @@ function croppedPlanes(maps: ClassMaps, height: number, width: number, sigmoid: 
 }
 
 /** Sigmoid (when `sigmoid`), crop and bilinear resize of every class map: [T, H, W]. */
-export function classMapsToProbabilities(maps: ClassMaps, height: number, width: number, sigmoid: boolean): HostTensor<'float32'> {
+function classMapsToProbabilities(maps: ClassMaps, height: number, width: number, sigmoid: boolean): HostTensor<'float32'> {
   checkImageSize(height, width);
   const { data, classes, ch, cw } = croppedPlanes(maps, height, width, sigmoid);
   return { dtype: 'float32', shape: [classes, height, width], data: resizeBilinearPlanes(data, classes, ch, cw, height, width, false) };
 }
 
 /** Labels [H×W] of class maps: per pixel, argmax over classes of the resized (sigmoid) maps. */
-export function classMapsToLabels(maps: ClassMaps, height: number, width: number, sigmoid: boolean): Int32Array {
+function classMapsToLabels(maps: ClassMaps, height: number, width: number, sigmoid: boolean): Int32Array {
   checkImageSize(height, width);
   const { data: src, classes, ch, cw } = croppedPlanes(maps, height, width, sigmoid);
   const ty = bilinearTaps(ch, height, false);

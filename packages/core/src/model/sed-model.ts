@@ -1,7 +1,7 @@
 /**
  * The public face of the model: load weights onto a backend once, then segment images for any
- * list of class names (DESIGN.md §1). Composes the stages — class embeddings (cached), image
- * encoder, decoder (full path or CER) — and the host pre/post-processing.
+ * list of class names (DESIGN.md §1). The pipeline itself reads at a glance in sed-pipeline.ts;
+ * this class owns the weights and the class-embedding cache and validates the requests.
  */
 import { SedsegError } from '../errors.js';
 import type { BackendOps, Ops } from '../ops/ops.js';
@@ -15,17 +15,22 @@ import { IMAGENET_TEMPLATES } from '../prompts/imagenet-templates.js';
 import { getVocabulary } from '../vocabularies/index.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { preprocessImage, validateResolution } from '../image/preprocess.js';
-import { ClassEmbeddingCache, computeClassEmbeddings, templateSetKey, type TextTokenizer } from './class-embeddings.js';
-import type { ImageFeatures } from './image-encoder.js';
-import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf, imageEncoderStage } from './sed-stages.js';
-import { textEncoderStageOf } from './text-encoder-stage.js';
+import { classEmbeddingsCounted } from './classes/class-embeddings.js';
+import { ClassEmbeddingCache } from './classes/class-embedding-cache.js';
+import type { TextTokenizer } from './classes/text-tokenizer.js';
+import type { ImageFeatures } from './encoders/image-encoder.js';
+import { appearanceGuidanceStageOf, decoderInputStageOf, decoderLayerStageOf } from './stages/decoder-stages.js';
+import { imageEncoderStageOf } from './stages/image-encoder-stage.js';
+import { textEncoderStageOf } from './stages/text-encoder-stage.js';
 import { runStage, type Stage } from '../ops/stage.js';
 import { uploadParams, type ModelParams } from './model-params.js';
-import { runDecoder, isHostTensor, type DecoderResult } from './run-decoder.js';
-import { cerOutputToLabels, cerOutputToProbabilities, logitsToLabels, logitsToProbabilities } from './postprocess.js';
-import { WeightsFingerprint } from './weights-fingerprint.js';
-import { classEmbeddingKey } from './class-embedding-key.js';
-import { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './decoder-pooling.js';
+import { runDecoder } from './decoder-run/run-decoder.js';
+import type { DecoderResult } from './decoder-run/decoder-result.js';
+import { isHostTensor } from './decoder-run/decoder-trace.js';
+import { segmentImage } from './sed-pipeline.js';
+import { WeightsFingerprint } from './classes/weights-fingerprint.js';
+import { classEmbeddingKey } from './classes/class-embedding-key.js';
+import { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './decoder/decoder-pooling.js';
 
 export type SedPhase = 'weights' | 'text' | 'image' | 'decoder';
 
@@ -102,7 +107,11 @@ export interface Segmentation {
   areas: number[];
   /** T×H×W probabilities (only with `probabilities: true`). */
   probabilities?: HostTensor<'float32'>;
-  /** CER only: the top-k used, survivors per stage and the finally kept class indices. */
+  /**
+   * CER only: the top-k used, how many classes each rejection kept (before decoder layers 1, 2
+   * and 3; the field name predates the glossary, see model/README.md) and the finally kept class
+   * indices.
+   */
   topK?: number;
   keptPerStage?: [number, number, number];
   keptClasses?: number[];
@@ -212,15 +221,13 @@ export class SedModel<T = unknown> {
   ): Promise<{ embeddings: Float32Array; cached: number; encoded: number }> {
     this.assertUsable();
     const names = validateClassNames(classes);
-    const unique = [...new Set(names)];
-    const cachedNow = await this.cache.lookup(this.classEmbeddingKey, templateSetKey(this.templates), unique);
     const progress = onProgress ?? this.onProgress;
-    const embeddings = await computeClassEmbeddings(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
+    // one cache lookup: the counts come back with the embeddings
+    return classEmbeddingsCounted(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
       cache: this.cache,
       weightsDigest: this.classEmbeddingKey,
       onProgress: (done, total) => progress?.({ phase: 'text', done, total }),
     });
-    return { embeddings, cached: cachedNow.size, encoded: unique.length - cachedNow.size };
   }
 
   /**
@@ -233,7 +240,7 @@ export class SedModel<T = unknown> {
     const ops = this.backend;
     const x = ops.constant(input, [1, 3, resolution, resolution], 'image');
     try {
-      const out = await runStage(ops, imageEncoderStage(this.params, this.architecture), { image: x });
+      const out = await runStage(ops, imageEncoderStageOf(this.params, this.architecture), { image: x });
       const features: ImageFeatures<T> = { stem: out.stem!, res2: out.res2!, res3: out.res3!, res4: out.res4!, res5: out.res5!, dense: out.dense! };
       return { input, features };
     } finally {
@@ -242,7 +249,7 @@ export class SedModel<T = unknown> {
   }
 
   /**
-   * The model's stages (sed-stages.ts) with its weights: what a compiling backend or an exporter
+   * The model's compiled-graph stages (stages/) with its weights: what a compiling backend or an exporter
    * traces. Decoder layers 0 and 1 give features, corr guidance and their head's logits (for CER);
    * layer 2 gives the final logits.
    */
@@ -258,7 +265,7 @@ export class SedModel<T = unknown> {
     const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, decoderArch, i, i < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits']);
     return {
       textEncoder: textEncoderStageOf(this.params, this.architecture),
-      imageEncoder: imageEncoderStage(this.params, this.architecture),
+      imageEncoder: imageEncoderStageOf(this.params, this.architecture),
       appearanceGuidance: appearanceGuidanceStageOf(this.params),
       decoderInput: decoderInputStageOf(this.params),
       decoderLayers: [layer(0), layer(1), layer(2)],
@@ -305,7 +312,7 @@ export class SedModel<T = unknown> {
     });
   }
 
-  /** Segments one image: a label per pixel for the given classes. */
+  /** Segments one image: a label per pixel for the given classes (the pipeline: sed-pipeline.ts). */
   async segment(image: RgbImage, options: SegmentOptions): Promise<Segmentation> {
     this.assertUsable();
     const start = now();
@@ -316,88 +323,21 @@ export class SedModel<T = unknown> {
       throw new SedsegError('E_ARGUMENT', `topK must be a positive integer, got ${options.topK}`);
     }
     const progress = options.onProgress ?? this.onProgress;
-    const ops = this.backend;
-    const trace = options.trace;
-
-    const text = await this.encodeClasses(classes, progress);
-    const tText = now();
-    if (trace) {
-      await trace('text_features', {
-        dtype: 'float32',
-        shape: [classes.length, this.templates.length, this.architecture.embed_dim],
-        data: text.embeddings,
-      });
-    }
-
-    progress?.({ phase: 'image', done: 0, total: 1 });
-    const { input, features } = await this.encodeImage(image, resolution);
-    let decoded: DecoderResult;
-    let tImage: number;
-    try {
-      if (trace) {
-        await trace('input', { dtype: 'float32', shape: [1, 3, resolution, resolution], data: input });
-        const named: [string, T][] = [
-          ['stem', features.stem],
-          ['res2', features.res2],
-          ['res3', features.res3],
-          ['res4', features.res4],
-          ['res5', features.res5],
-          ['clip_vis_dense', features.dense],
-        ];
-        for (const [name, t] of named) await trace(name, { dtype: 'float32', shape: [...ops.shape(t)], data: await ops.read(t) });
-      } else {
-        await ops.read(features.dense); // waits for the encoder (asynchronous backends), for honest timings
-      }
-      tImage = now();
-      progress?.({ phase: 'image', done: 1, total: 1 });
-      decoded = await this.decode(features, text.embeddings, classes.length, {
+    return segmentImage(
+      this,
+      image,
+      {
+        classes,
+        resolution,
         pooling,
         ...(options.topK !== undefined ? { topK: options.topK } : {}),
         ...(options.classChunk !== undefined ? { classChunk: options.classChunk } : {}),
-        ...(trace ? { trace } : {}),
-        ...(progress ? { onProgress: progress } : {}),
-      });
-    } finally {
-      this.disposeFeatures(features);
-    }
-    const tDecoder = now();
-
-    const { width, height } = image;
-    const cer = decoded.output !== undefined;
-    const maps = cer ? decoded.output! : decoded.logits!;
-    const labels = cer ? cerOutputToLabels(maps, height, width) : logitsToLabels(maps, height, width);
-    const probabilities = options.probabilities
-      ? cer
-        ? cerOutputToProbabilities(maps, height, width)
-        : logitsToProbabilities(maps, height, width)
-      : undefined;
-    const counts = new Array<number>(classes.length).fill(0);
-    for (let i = 0; i < labels.length; i++) counts[labels[i]!]! += 1;
-    const areas = counts.map((c) => c / labels.length);
-    const end = now();
-
-    const result: Segmentation = {
-      width,
-      height,
-      resolution,
-      pooling,
-      classes,
-      labels,
-      areas,
-      textEmbeddings: { cached: text.cached, encoded: text.encoded },
-      backend: ops.name,
-      timings: { text: tText - start, image: tImage - tText, decoder: tDecoder - tImage, postprocess: end - tDecoder, total: end - start },
-    };
-    if (probabilities) result.probabilities = probabilities;
-    if (cer) {
-      result.topK = options.topK!;
-      const keep = decoded.keep!.data;
-      const T = classes.length;
-      const kept = (row: number): number => keep.subarray(row * T, (row + 1) * T).reduce((a, b) => a + b, 0);
-      result.keptPerStage = [kept(0), kept(1), kept(2)];
-      result.keptClasses = Array.from(decoded.survivors!);
-    }
-    return result;
+        ...(options.probabilities !== undefined ? { probabilities: options.probabilities } : {}),
+        ...(options.trace ? { trace: options.trace } : {}),
+        ...(progress ? { progress } : {}),
+      },
+      start,
+    );
   }
 
   /** Frees the weights on the backend; the model cannot be used afterwards. */

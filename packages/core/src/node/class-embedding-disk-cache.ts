@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { openSafetensors, serializeSafetensors } from '../checkpoint/safetensors.js';
 import { SedsegError } from '../errors.js';
 import { memorySource } from '../io/byte-source.js';
-import { fnv1a64Hex, type ClassEmbeddingPersistence } from '../model/class-embeddings.js';
+import { fnv1a64Hex } from '../hash/fnv1a64.js';
+import type { ClassEmbeddingPersistence } from '../model/classes/class-embedding-cache.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { writeFileAtomic } from './atomic-write.js';
 

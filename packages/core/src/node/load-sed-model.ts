@@ -1,4 +1,5 @@
-import { ClassEmbeddingCache, type TextTokenizer } from '../model/class-embeddings.js';
+import { ClassEmbeddingCache } from '../model/classes/class-embedding-cache.js';
+import type { TextTokenizer } from '../model/classes/text-tokenizer.js';
 import { SedModel, type SedModelLoadOptions } from '../model/sed-model.js';
 import { ClassEmbeddingDiskCache } from './class-embedding-disk-cache.js';
 import { loadDefaultTokenizer } from './default-tokenizer.js';

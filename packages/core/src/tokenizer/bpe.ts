@@ -29,7 +29,7 @@ export const DEFAULT_WORD_CACHE_SIZE = 50_000;
  * Words longer than this (UTF-16 units) are not cached: real words and class names are far
  * shorter, and caching pathological long inputs would let the cache hold gigabytes.
  */
-export const MAX_CACHED_WORD_LENGTH = 256;
+const MAX_CACHED_WORD_LENGTH = 256;
 
 /**
  * A bounded word → ids cache with two generations: lookups hit the current generation, then the

@@ -19,8 +19,8 @@ import { cleanText, PY_REGEX_WHITESPACE } from './text-cleaning.js';
 
 /** Merges open_clip reads: lines 1 … 49152-256-2 of the file (line 0 is a version header). */
 export const CLIP_MERGE_COUNT = 49152 - 256 - 2;
-export const SOT_TOKEN = '<start_of_text>';
-export const EOT_TOKEN = '<end_of_text>';
+const SOT_TOKEN = '<start_of_text>';
+const EOT_TOKEN = '<end_of_text>';
 /** Python `str.split()` whitespace other than a plain space (merge lines normally have none). */
 const OTHER_WHITESPACE_RE = /[\t\n\v\f\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 const PY_SPLIT_RE = /[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;

@@ -46,7 +46,7 @@ function ftfyNamedEntity(ref: string): string | undefined {
 }
 
 /** `fixes.unescape_html`: only complete references ending in ';' (ftfy is conservative). */
-export function ftfyUnescapeHtml(text: string): string {
+function ftfyUnescapeHtml(text: string): string {
   if (!text.includes('&')) return text;
   return text.replace(FTFY_ENTITY_RE, (ref) => {
     if (ref.charCodeAt(1) !== 0x23 /* # */) return ftfyNamedEntity(ref) ?? ref;
@@ -86,39 +86,39 @@ const LIGATURES: Readonly<Record<string, string>> = {
 const LIGATURE_RE = /[\u0132\u0133\u0149\u01c4-\u01cc\u01f1-\u01f3\ufb00-\ufb06]/g;
 
 /** `fixes.fix_latin_ligatures`. */
-export function fixLatinLigatures(text: string): string {
+function fixLatinLigatures(text: string): string {
   return text.replace(LIGATURE_RE, (ch) => LIGATURES[ch] ?? ch);
 }
 
 const WIDTH_RE = /[\u3000\uff01-\uffef]/g;
 
 /** `fixes.fix_character_width`: full/half-width forms → NFKC; U+3000 ideographic space → ' '. */
-export function fixCharacterWidth(text: string): string {
+function fixCharacterWidth(text: string): string {
   return text.replace(WIDTH_RE, (ch) => (ch === '\u3000' ? ' ' : ch.normalize('NFKC')));
 }
 
 /** `fixes.uncurl_quotes` (ftfy 6.3 also straightens U+02BC MODIFIER LETTER APOSTROPHE). */
-export function uncurlQuotes(text: string): string {
+function uncurlQuotes(text: string): string {
   return text.replace(/[\u201c-\u201f]/g, '"').replace(/[\u02bc\u2018-\u201b]/g, "'");
 }
 
 /** `fixes.fix_line_breaks`: CRLF, CR, U+2028, U+2029, U+0085 → "\n". */
-export function fixLineBreaks(text: string): string {
+function fixLineBreaks(text: string): string {
   return text.replace(/\r\n?|[\u2028\u2029\u0085]/g, '\n');
 }
 
 /** `fixes.fix_surrogates`: lone surrogates → U+FFFD (JS strings keep proper pairs as one character). */
-export function fixSurrogates(text: string): string {
+function fixSurrogates(text: string): string {
   return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
 /** `fixes.remove_terminal_escapes`: ANSI escapes (Python's `\d` is any decimal digit). */
-export function removeTerminalEscapes(text: string): string {
+function removeTerminalEscapes(text: string): string {
   return text.replace(/\x1b\[(?:\p{Nd}|;)*[a-zA-Z]/gu, '');
 }
 
 /** `fixes.remove_control_chars`: C0 controls but tab/LF/FF/CR, DEL, U+206A–U+206F, BOM, U+FFF9–U+FFFC. */
-export function removeControlChars(text: string): string {
+function removeControlChars(text: string): string {
   return text.replace(/[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g, '');
 }
 

@@ -10,15 +10,15 @@
  *
  * All per-class tensors are class-batched [T, C, H, W].
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { SedArchitecture } from '../../architecture/sed-architecture.js';
 import { classAttentionMerge, classAttentionPool, classAttentionPooled } from './class-attention.js';
-import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from './convnext-block.js';
-import { scoped, type ModelParams } from './model-params.js';
+import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from '../blocks/convnext-block.js';
+import { scoped, type ModelParams } from '../model-params.js';
 
 /** Weights of `Up.cnext` under `prefix` (`dwconv / norm / pwconv1 / pwconv2 / gamma`). */
-export function decoderConvNextWeights<T>(params: ModelParams<T>, prefix: string): ConvNextBlockWeights<T> {
+function decoderConvNextWeights<T>(params: ModelParams<T>, prefix: string): ConvNextBlockWeights<T> {
   return {
     dw: linearWeights(params, `${prefix}dwconv.`),
     norm: normWeights(params, `${prefix}norm.`),
@@ -32,7 +32,7 @@ export function decoderConvNextWeights<T>(params: ModelParams<T>, prefix: string
  * SED's `DoubleConv` (`conv.double_conv.{0,1,3,4}`): [Conv 3×3 pad 1 no bias → GroupNorm → ReLU] × 2,
  * GroupNorm with mid_channels / 16 groups, eps 1e-5. `params` is scoped to `…decoder{k}.`.
  */
-export function doubleConv<T>(ops: Ops<T>, params: ModelParams<T>, x: T): T {
+function doubleConv<T>(ops: Ops<T>, params: ModelParams<T>, x: T): T {
   return ops.tidy(() => {
     let y = x;
     for (const [conv, norm] of [

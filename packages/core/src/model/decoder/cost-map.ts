@@ -4,15 +4,15 @@
  *
  *     corr[0, p, t, y, x] = <dense[0, :, y, x] / |dense[0, :, y, x]|, text[t, p, :] / |text[t, p, :]|>
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
 
 /**
  * `x / x.norm(dim=axis, keepdim=True)` (PyTorch): sum of squares, square root, division.
  * A zero vector gives NaN, as in PyTorch without `F.normalize`'s clamp (never happens for CLIP
  * features).
  */
-export function l2Normalize<T>(ops: Ops<T>, x: T, axis: number): T {
+function l2Normalize<T>(ops: Ops<T>, x: T, axis: number): T {
   return ops.tidy(() => ops.div(x, ops.sqrt(ops.sum(ops.mul(x, x), [axis], true))));
 }
 

@@ -4,17 +4,17 @@
  * (`trunk.head.norm` then the OpenCLIP projection, per pixel of the last stage).
  * Keys live under `sem_seg_head.predictor.clip_model.visual.`.
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import { IMAGE_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
-import { scoped, type ModelParams } from './model-params.js';
-import { layerNorm2d } from './layer-norm-2d.js';
-import { convNextBlock, linearWeights, normWeights, timmConvNextBlockWeights } from './convnext-block.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import { IMAGE_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
+import { scoped, type ModelParams } from '../model-params.js';
+import { layerNorm2d } from '../blocks/layer-norm-2d.js';
+import { convNextBlock, linearWeights, normWeights, timmConvNextBlockWeights } from '../blocks/convnext-block.js';
 
 /** timm ConvNeXt LayerNorm epsilon (stem, downsample, blocks, head). */
-export const CONVNEXT_LN_EPS = 1e-6;
+const CONVNEXT_LN_EPS = 1e-6;
 /** Depthwise kernel of the trunk blocks. */
-export const CONVNEXT_KERNEL_SIZE = 7;
+const CONVNEXT_KERNEL_SIZE = 7;
 
 export interface ImageFeatures<T> {
   /** `trunk.stem` output: [1, d0, R/4, R/4]. */
@@ -29,7 +29,7 @@ export interface ImageFeatures<T> {
 }
 
 /** `trunk.stem`: Conv 4×4 stride 4, then LayerNorm2d. */
-export function convNextStem<T>(ops: Ops<T>, trunk: ModelParams<T>, input: T): T {
+function convNextStem<T>(ops: Ops<T>, trunk: ModelParams<T>, input: T): T {
   return ops.tidy(() => {
     const conv = linearWeights(trunk, 'stem.0.');
     const x = ops.conv2d(input, conv.weight, conv.bias, { stride: 4 });
@@ -41,7 +41,7 @@ export function convNextStem<T>(ops: Ops<T>, trunk: ModelParams<T>, input: T): T
  * `trunk.stages.{index}`: (stages ≥ 1) `downsample` = LayerNorm2d + Conv 2×2 stride 2, then
  * `depth` ConvNeXt blocks. `x` is not disposed; the result is a new tensor.
  */
-export function convNextStage<T>(ops: Ops<T>, trunk: ModelParams<T>, index: number, depth: number, x: T): T {
+function convNextStage<T>(ops: Ops<T>, trunk: ModelParams<T>, index: number, depth: number, x: T): T {
   if (index === 0 && depth === 0) throw new SedsegError('E_ARGUMENT', 'image stage 0 has neither a downsample nor blocks');
   const stage = scoped(trunk, `stages.${index}.`);
   let h = x;
@@ -68,7 +68,7 @@ export function convNextStage<T>(ops: Ops<T>, trunk: ModelParams<T>, index: numb
  * projection per pixel — `head.proj` (Linear, no bias) or, for `image_proj: 'mlp'`,
  * `head.mlp.fc1` (with bias) → GELU → `head.mlp.fc2` (no bias). → [1, D, h, w].
  */
-export function denseClipFeatures<T>(ops: Ops<T>, visual: ModelParams<T>, arch: SedArchitecture, res5: T): T {
+function denseClipFeatures<T>(ops: Ops<T>, visual: ModelParams<T>, arch: SedArchitecture, res5: T): T {
   return ops.tidy(() => {
     const norm = normWeights(visual, 'trunk.head.norm.');
     const nhwc = ops.layerNorm(ops.transpose(res5, [0, 2, 3, 1]), norm.weight, norm.bias, CONVNEXT_LN_EPS);

@@ -1,24 +1,25 @@
 /**
- * The SED decoder (DESIGN.md §3.5–3.9) as stage functions.
+ * The SED decoder (DESIGN.md §3.5–3.9) as plain forward functions, cut where the compiled-graph
+ * stages (stages/decoder-stages.ts) cut it; each stage's `run` calls one of these:
  *
- * It is split into stages that a compiling backend can each turn into one graph (DESIGN.md §2):
- *
- * - `decoderInputStage`: cost map, corrEmbed, `head0` (mask_aux) and the appearance guidances
- *   (`costMapStage` per class chunk + `appearanceGuidanceStage` per image);
- * - `decoderLayerStage(layer)`: for the classes given, the corr guidance link of this layer,
+ * - `decoderInputForward`: cost map, corrEmbed, `head0` (mask_aux) and the appearance guidances
+ *   (`costMapForward` per class chunk + `appearanceGuidanceForward` per image);
+ * - `decoderLayerForward(layer)`: for the classes given, the corr guidance link of this layer,
  *   `decoder{layer+1}` and the head after it (head1, head2, head) — the class count is the
- *   only dynamic size.
+ *   only dynamic size;
+ * - for class chunks, the same layer in three parts: `decoderLayerPoolForward` per chunk →
+ *   `decoderLayerAttentionForward` on every class → `decoderLayerMergeForward` per chunk.
  *
- * `runDecoder` (run-decoder.ts) chains them as stages (sed-stages.ts).
+ * "Forward" is the computation; a "stage" is only ever the compiled unit (`Stage`, ops/stage.ts).
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import { DECODER_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import { DECODER_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
 import { costMap } from './cost-map.js';
 import { appearanceGuidances, corrByClass, corrEmbed, corrGuidance } from './decoder-input.js';
 import { fusionClassAttention, fusionMerge, fusionPooled, fusionSpatial, gradualFusionLayer } from './gradual-fusion-layer.js';
 import { decoderHead, HEAD_AFTER_LAYER } from './heads.js';
-import { scoped, type ModelParams } from './model-params.js';
+import { scoped, type ModelParams } from '../model-params.js';
 
 /** Image-encoder outputs the decoder consumes (batch 1, NCHW). */
 export interface DecoderImageFeatures<T> {
@@ -32,7 +33,7 @@ export interface DecoderImageFeatures<T> {
 /** The architecture fields the decoder reads (a full `SedArchitecture` fits). */
 export type DecoderArchitecture = Pick<SedArchitecture, 'decoder_heads' | 'decoder_pooling' | 'decoder_kernel_size' | 'prompt_channel'>;
 
-/** What `decoderInputStage` returns (all backend tensors, owned by the caller). */
+/** What `decoderInputForward` returns (all backend tensors, owned by the caller). */
 export interface DecoderInputs<T> {
   /** Cost map [1, P, T, h, w]. */
   corr: T;
@@ -40,22 +41,22 @@ export interface DecoderInputs<T> {
   corrClasses: T;
   /** `conv1` of every class' corr slice, class-batched [T, hidden, h, w]. */
   corrEmbed: T;
-  /** `head0(corrEmbed)` [1, T, h, w] — stage-0 CER scores. */
+  /** `head0(corrEmbed)` [1, T, h, w]: the scores of the first CER rejection (before decoder layer 1). */
   maskAux: T;
   /** Appearance guidances of decoder1/2/3 (from res4, res3, res2), [1, g_i, ·, ·]. */
   guidance: [T, T, T];
 }
 
 /**
- * Stage "costMap": `features` and `text` [T, P, D] → cost map, corrEmbed, mask_aux and the
- * appearance guidances. `params` holds the full checkpoint keys.
+ * `features` and `text` [T, P, D] → cost map, corrEmbed, mask_aux and the appearance guidances.
+ * `params` holds the full checkpoint keys.
  */
-export function decoderInputStage<T>(ops: Ops<T>, params: ModelParams<T>, features: DecoderImageFeatures<T>, text: T): DecoderInputs<T> {
-  return ops.tidy(() => ({ ...costMapStage(ops, params, features.dense, text), guidance: appearanceGuidanceStage(ops, params, features) }));
+export function decoderInputForward<T>(ops: Ops<T>, params: ModelParams<T>, features: DecoderImageFeatures<T>, text: T): DecoderInputs<T> {
+  return ops.tidy(() => ({ ...costMapForward(ops, params, features.dense, text), guidance: appearanceGuidanceForward(ops, params, features) }));
 }
 
-/** The per-class part of `decoderInputStage` (runs per class chunk): cost map, corrEmbed, mask_aux. */
-export function costMapStage<T>(ops: Ops<T>, params: ModelParams<T>, dense: T, text: T): Omit<DecoderInputs<T>, 'guidance'> {
+/** The per-class part of `decoderInputForward` (runs per class chunk): cost map, corrEmbed, mask_aux. */
+export function costMapForward<T>(ops: Ops<T>, params: ModelParams<T>, dense: T, text: T): Omit<DecoderInputs<T>, 'guidance'> {
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => {
     const corr = costMap(ops, dense, text);
@@ -66,13 +67,17 @@ export function costMapStage<T>(ops: Ops<T>, params: ModelParams<T>, dense: T, t
   });
 }
 
-/** The per-image part of `decoderInputStage`: the appearance guidances of decoder1/2/3. */
-export function appearanceGuidanceStage<T>(ops: Ops<T>, params: ModelParams<T>, features: Pick<DecoderImageFeatures<T>, 'res2' | 'res3' | 'res4'>): [T, T, T] {
+/** The per-image part of `decoderInputForward`: the appearance guidances of decoder1/2/3. */
+export function appearanceGuidanceForward<T>(ops: Ops<T>, params: ModelParams<T>, features: Pick<DecoderImageFeatures<T>, 'res2' | 'res3' | 'res4'>): [T, T, T] {
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => appearanceGuidances(ops, decoder, features));
 }
 
-/** What `decoderLayerStage` returns (backend tensors owned by the caller). */
+function checkLayer(layer: number): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer > 2) throw new SedsegError('E_ARGUMENT', `decoder layer must be 0, 1 or 2, got ${layer}`);
+}
+
+/** What `decoderLayerForward` returns (backend tensors owned by the caller). */
 export interface DecoderLayerOutputs<T> {
   /** `decoder{layer+1}` output, class-batched [T', out, 2H, 2W]. */
   features: T;
@@ -83,7 +88,7 @@ export interface DecoderLayerOutputs<T> {
 }
 
 /**
- * Stage "decoderLayer_i" (layer = 0, 1, 2 for decoder1/2/3), for the T' classes given:
+ * Decoder layer `layer` (0, 1, 2 for decoder1/2/3), for the T' classes given:
  *
  * - `x` [T', c, H, W]: corrEmbed (layer 0) or the previous layer's features;
  * - `guidance` [1, g, 2H, 2W]: this layer's appearance guidance;
@@ -92,7 +97,7 @@ export interface DecoderLayerOutputs<T> {
  *
  * `withHead` (default true) also applies the head after the layer.
  */
-export function decoderLayerStage<T>(
+export function decoderLayerForward<T>(
   ops: Ops<T>,
   params: ModelParams<T>,
   arch: DecoderArchitecture,
@@ -100,7 +105,7 @@ export function decoderLayerStage<T>(
   inputs: { x: T; guidance: T; corrGuidanceInput: T },
   withHead = true,
 ): DecoderLayerOutputs<T> {
-  if (!Number.isInteger(layer) || layer < 0 || layer > 2) throw new SedsegError('E_ARGUMENT', `decoder layer must be 0, 1 or 2, got ${layer}`);
+  checkLayer(layer);
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => {
     const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
@@ -111,35 +116,30 @@ export function decoderLayerStage<T>(
   });
 }
 
-
 // ---- the same layer split for class chunks ---------------------------------------------------
 // Only the class attention needs every class, and only at pooled resolution: a layer runs as
-// `decoderLayerPoolStage` per chunk → `decoderLayerAttentionStage` on all classes →
-// `decoderLayerMergeStage` per chunk, so memory is bounded by the chunk size, not the class count.
+// `decoderLayerPoolForward` per chunk → `decoderLayerAttentionForward` on all classes →
+// `decoderLayerMergeForward` per chunk, so memory is bounded by the chunk size, not the class count.
 
-function checkLayer(layer: number): void {
-  if (!Number.isInteger(layer) || layer < 0 || layer > 2) throw new SedsegError('E_ARGUMENT', `decoder layer must be 0, 1 or 2, got ${layer}`);
-}
-
-/** Stage "decoderLayer_i pool", per chunk: `x` [t, c, H, W] → pooled FAM-spatial features [t, c, H/k, W/k]. */
-export function decoderLayerPoolStage<T>(ops: Ops<T>, params: ModelParams<T>, arch: DecoderArchitecture, layer: number, x: T): T {
+/** Per chunk: `x` [t, c, H, W] → pooled FAM-spatial features [t, c, H/k, W/k]. */
+export function decoderLayerPoolForward<T>(ops: Ops<T>, params: ModelParams<T>, arch: DecoderArchitecture, layer: number, x: T): T {
   checkLayer(layer);
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => fusionPooled(ops, arch, fusionSpatial(ops, decoder, arch, layer, x)));
 }
 
-/** Stage "decoderLayer_i attention", all classes: pooled [T, c, h', w'] → attention output, same shape. */
-export function decoderLayerAttentionStage<T>(ops: Ops<T>, params: ModelParams<T>, arch: DecoderArchitecture, layer: number, pooled: T): T {
+/** All classes: pooled [T, c, h', w'] → attention output, same shape. */
+export function decoderLayerAttentionForward<T>(ops: Ops<T>, params: ModelParams<T>, arch: DecoderArchitecture, layer: number, pooled: T): T {
   checkLayer(layer);
   return fusionClassAttention(ops, scoped(params, DECODER_PREFIX), arch, layer, pooled);
 }
 
 /**
- * Stage "decoderLayer_i merge", per chunk: the rest of the layer for the chunk's classes, given
+ * Per chunk: the rest of the layer for the chunk's classes, given
  * their slice `attended` of the attention output. The FAM-spatial block is recomputed from `x`
- * (cheaper than keeping it for every class). Same outputs as `decoderLayerStage`.
+ * (cheaper than keeping it for every class). Same outputs as `decoderLayerForward`.
  */
-export function decoderLayerMergeStage<T>(
+export function decoderLayerMergeForward<T>(
   ops: Ops<T>,
   params: ModelParams<T>,
   arch: DecoderArchitecture,

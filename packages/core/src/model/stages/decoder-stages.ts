@@ -1,10 +1,12 @@
 /**
- * The SED graph split into stages (DESIGN.md §2) — what a compiling backend turns into one graph
- * each and what `sedseg export` writes:
+ * The decoder's compiled-graph stages (DESIGN.md §2; `Stage`, ops/stage.ts): what a compiling
+ * backend turns into one graph each and what `sedseg export` writes. Each stage's `run` is one
+ * forward function of decoder/decoder-forward.ts.
  *
  * | stage | inputs | outputs |
  * | --- | --- | --- |
- * | `imageEncoder` | image [B, 3, R, R] | stem, res2…res5, dense |
+ * | `imageEncoder` (image-encoder-stage.ts) | image [B, 3, R, R] | stem, res2…res5, dense |
+ * | `textEncoder` (text-encoder-stage.ts) | padded token embeddings | features |
  * | `appearanceGuidance` | res2, res3, res4 | guidance0…2 |
  * | `decoderInput` | dense, text [T, P, D] | corrClasses, corrEmbed, maskAux (+ corr) — per class chunk |
  * | `decoderLayer{i}` | x [T, ·], guidance, corrGuidanceInput [T, ·] | features, corrGuidance, logits (as asked) |
@@ -15,34 +17,20 @@
  * corrGuidanceInput → features, corrGuidance, logits).
  *
  * T (classes) is the only size that changes between calls at a given resolution: inputs mark
- * it with `classAxis`. Category early rejection runs between the decoder stages, on the host.
+ * it with `classAxis`. Category early rejection runs between decoder layers, on the host.
  */
-import type { Ops } from '../ops/ops.js';
-import type { Stage } from '../ops/stage.js';
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
-import { encodeImage } from './image-encoder.js';
-import type { ModelParams } from './model-params.js';
+import type { Ops } from '../../ops/ops.js';
+import type { Stage } from '../../ops/stage.js';
+import type { ModelParams } from '../model-params.js';
 import {
-  appearanceGuidanceStage,
-  costMapStage,
-  decoderLayerAttentionStage,
-  decoderLayerMergeStage,
-  decoderLayerPoolStage,
-  decoderLayerStage,
+  appearanceGuidanceForward,
+  costMapForward,
+  decoderLayerAttentionForward,
+  decoderLayerMergeForward,
+  decoderLayerPoolForward,
+  decoderLayerForward,
   type DecoderArchitecture,
-} from './sed-forward.js';
-
-export const IMAGE_FEATURE_NAMES = ['stem', 'res2', 'res3', 'res4', 'res5', 'dense'] as const;
-
-/** `imageEncoder`: the pre-processed image [1, 3, R, R] → every image feature. */
-export function imageEncoderStage<T>(params: ModelParams<T>, arch: SedArchitecture): Stage<T> {
-  return {
-    name: 'imageEncoder',
-    inputs: [{ name: 'image', batchAxis: 0 }],
-    outputs: IMAGE_FEATURE_NAMES,
-    run: (ops: Ops<T>, inputs) => ({ ...encodeImage(ops, params, arch, inputs.image!) }),
-  };
-}
+} from '../decoder/decoder-forward.js';
 
 export interface DecoderInputStageOptions {
   /** Also output the cost map itself `corr` [1, P, T, h, w] (for tracing; costs memory). */
@@ -56,7 +44,7 @@ export function appearanceGuidanceStageOf<T>(params: ModelParams<T>): Stage<T> {
     inputs: [{ name: 'res2' }, { name: 'res3' }, { name: 'res4' }],
     outputs: ['guidance0', 'guidance1', 'guidance2'],
     run: (ops: Ops<T>, i) => {
-      const [guidance0, guidance1, guidance2] = appearanceGuidanceStage(ops, params, { res2: i.res2!, res3: i.res3!, res4: i.res4! });
+      const [guidance0, guidance1, guidance2] = appearanceGuidanceForward(ops, params, { res2: i.res2!, res3: i.res3!, res4: i.res4! });
       return { guidance0, guidance1, guidance2 };
     },
   };
@@ -71,7 +59,7 @@ export function decoderInputStageOf<T>(params: ModelParams<T>, options: DecoderI
     inputs: [{ name: 'dense' }, { name: 'text', classAxis: 0 }],
     outputs: withCorr ? ['corr', ...outputs] : outputs,
     run: (ops: Ops<T>, i) => {
-      const out = costMapStage(ops, params, i.dense!, i.text!);
+      const out = costMapForward(ops, params, i.dense!, i.text!);
       const result: Record<string, T> = { corrClasses: out.corrClasses, corrEmbed: out.corrEmbed, maskAux: out.maskAux };
       if (withCorr) result.corr = out.corr;
       else ops.dispose(out.corr);
@@ -106,7 +94,7 @@ export function decoderLayerStageOf<T>(params: ModelParams<T>, arch: DecoderArch
     inputs: [{ name: 'x', classAxis: 0 }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
     outputs,
     run: (ops: Ops<T>, i) =>
-      selectOutputs(ops, decoderLayerStage(ops, params, arch, layer, { x: i.x!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead), outputs),
+      selectOutputs(ops, decoderLayerForward(ops, params, arch, layer, { x: i.x!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead), outputs),
   };
 }
 
@@ -116,7 +104,7 @@ export function decoderLayerPoolStageOf<T>(params: ModelParams<T>, arch: Decoder
     name: `decoderLayer${layer}Pool`,
     inputs: [{ name: 'x', classAxis: 0 }],
     outputs: ['pooled'],
-    run: (ops: Ops<T>, i) => ({ pooled: decoderLayerPoolStage(ops, params, arch, layer, i.x!) }),
+    run: (ops: Ops<T>, i) => ({ pooled: decoderLayerPoolForward(ops, params, arch, layer, i.x!) }),
   };
 }
 
@@ -126,7 +114,7 @@ export function decoderLayerAttentionStageOf<T>(params: ModelParams<T>, arch: De
     name: `decoderLayer${layer}Attention`,
     inputs: [{ name: 'pooled', classAxis: 0 }],
     outputs: ['attended'],
-    run: (ops: Ops<T>, i) => ({ attended: decoderLayerAttentionStage(ops, params, arch, layer, i.pooled!) }),
+    run: (ops: Ops<T>, i) => ({ attended: decoderLayerAttentionForward(ops, params, arch, layer, i.pooled!) }),
   };
 }
 
@@ -142,7 +130,7 @@ export function decoderLayerMergeStageOf<T>(params: ModelParams<T>, arch: Decode
     run: (ops: Ops<T>, i) =>
       selectOutputs(
         ops,
-        decoderLayerMergeStage(ops, params, arch, layer, { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead),
+        decoderLayerMergeForward(ops, params, arch, layer, { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead),
         outputs,
       ),
   };

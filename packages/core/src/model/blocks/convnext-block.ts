@@ -14,9 +14,9 @@
  * keys `dwconv / norm / pwconv1 / pwconv2 / gamma`, so the weights are passed as tensors and the
  * key naming is left to the caller.
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { ModelParams } from './model-params.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { ModelParams } from '../model-params.js';
 import type { NormWeights } from './layer-norm-2d.js';
 
 /** A PyTorch nn.Linear / nn.Conv2d: weight (and optional bias). */

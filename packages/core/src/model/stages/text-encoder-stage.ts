@@ -13,13 +13,13 @@
  * Exact like the trie version: the mask is causal, so positions after a row's EOT (padding) never
  * reach its EOT row, and selecting it by a one-hot sum adds only exact zeros.
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { Stage } from '../ops/stage.js';
-import { CLIP_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
-import { linearWeights, normWeights } from './convnext-block.js';
-import { scoped, type ModelParams } from './model-params.js';
-import { argmaxRow, attend, causalMask, checkTokens, mlpResidual, TEXT_LN_EPS } from './text-encoder.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { Stage } from '../../ops/stage.js';
+import { CLIP_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
+import { linearWeights, normWeights } from '../blocks/convnext-block.js';
+import { scoped, type ModelParams } from '../model-params.js';
+import { argmaxRow, attend, causalMask, checkTokens, mlpResidual, TEXT_LN_EPS } from '../encoders/text-encoder.js';
 
 /** One pre-LN residual block on padded rows `x` [N, L, W] (`nn.MultiheadAttention` semantics). */
 function paddedResidualBlock<T>(ops: Ops<T>, block: ModelParams<T>, x: T, heads: number, mask: T): T {

@@ -21,16 +21,16 @@
  *   of the positions;
  * - last block: only the EOT rows are read, so its queries, out_proj and MLP run on them alone.
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import { CLIP_PREFIX, type SedArchitecture } from '../architecture/sed-architecture.js';
-import { scoped, type ModelParams } from './model-params.js';
-import { linearWeights, normWeights } from './convnext-block.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import { CLIP_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
+import { scoped, type ModelParams } from '../model-params.js';
+import { linearWeights, normWeights } from '../blocks/convnext-block.js';
 
 /** LayerNorm epsilon of the CLIP text tower (PyTorch default). */
 export const TEXT_LN_EPS = 1e-5;
 /** Default number of sequences per chunk in `encodeTexts`. */
-export const DEFAULT_TEXT_CHUNK_SIZE = 512;
+const DEFAULT_TEXT_CHUNK_SIZE = 512;
 
 /** Position of the EOT token in one row: the first position of its largest id (`argmax`). */
 export function argmaxRow(tokens: Int32Array, offset: number, length: number): number {
@@ -68,7 +68,7 @@ export interface PrefixTrie {
 }
 
 /** Builds the prefix trie of `count` token rows (`tokens` is count × rowLength, row-major). */
-export function buildPrefixTrie(tokens: Int32Array, count: number): PrefixTrie {
+function buildPrefixTrie(tokens: Int32Array, count: number): PrefixTrie {
   const rowLength = tokens.length / count;
   const eot = new Int32Array(count);
   for (let n = 0; n < count; n++) eot[n] = argmaxRow(tokens, n * rowLength, rowLength);
@@ -188,7 +188,7 @@ export function checkTokens(tokens: Int32Array, count: number, arch: SedArchitec
  * `tokenizer.tokenize(texts, 77)`), as one backend tensor [count, D] — un-normalised, after
  * `text_projection`. One graph for the whole batch: `encodeTexts` chunks large batches.
  */
-export function encodeTextTokens<T>(ops: Ops<T>, params: ModelParams<T>, arch: SedArchitecture, tokens: Int32Array, count: number): T {
+function encodeTextTokens<T>(ops: Ops<T>, params: ModelParams<T>, arch: SedArchitecture, tokens: Int32Array, count: number): T {
   checkTokens(tokens, count, arch);
   if (count === 0) throw new SedsegError('E_ARGUMENT', 'text encoder: no texts to encode');
   const trie = buildPrefixTrie(tokens, count);

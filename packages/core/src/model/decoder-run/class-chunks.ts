@@ -2,7 +2,7 @@
  * Per-class tensors ([T, …], classes on axis 0) held as consecutive chunks, so that the decoder's
  * per-class work runs a chunk at a time and memory does not grow with the number of classes.
  */
-import type { Ops } from '../ops/ops.js';
+import type { Ops } from '../../ops/ops.js';
 
 export interface ClassChunks<T> {
   /** Tensors [t_i, …] in class order. */

@@ -3,8 +3,8 @@
  * decoder1, `head2` after decoder2 (the auxiliary logits CER scores with) and `head` after
  * decoder3 (the final logits).
  */
-import type { Ops } from '../ops/ops.js';
-import type { ModelParams } from './model-params.js';
+import type { Ops } from '../../ops/ops.js';
+import type { ModelParams } from '../model-params.js';
 
 export type HeadName = 'head0' | 'head1' | 'head2' | 'head';
 
@@ -20,7 +20,3 @@ export function decoderHead<T>(ops: Ops<T>, decoder: ModelParams<T>, name: HeadN
   return ops.tidy(() => ops.reshape(ops.conv2d(x, decoder.get(`${name}.weight`), decoder.get(`${name}.bias`), { padding: 1 }), [1, t, h, w]));
 }
 
-export const head0 = <T>(ops: Ops<T>, decoder: ModelParams<T>, x: T): T => decoderHead(ops, decoder, 'head0', x);
-export const head1 = <T>(ops: Ops<T>, decoder: ModelParams<T>, x: T): T => decoderHead(ops, decoder, 'head1', x);
-export const head2 = <T>(ops: Ops<T>, decoder: ModelParams<T>, x: T): T => decoderHead(ops, decoder, 'head2', x);
-export const head = <T>(ops: Ops<T>, decoder: ModelParams<T>, x: T): T => decoderHead(ops, decoder, 'head', x);

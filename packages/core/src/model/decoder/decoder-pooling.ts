@@ -5,8 +5,8 @@
  * with [1, 1] (their `eval.sh`): the class attention then runs at every pixel. The paper's numbers
  * come from pooling 1, so that is the default at inference whatever the training config says.
  */
-import { SedsegError } from '../errors.js';
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
+import { SedsegError } from '../../errors.js';
+import type { SedArchitecture } from '../../architecture/sed-architecture.js';
 
 /** Pooling used at inference unless the caller asks otherwise (the authors' evaluation setting). */
 export const DEFAULT_INFERENCE_POOLING = 1;

@@ -11,8 +11,9 @@
  * - the computation itself (`EMBEDDING_VERSION`, bumped whenever the encoding rule changes;
  *   float32 throughout).
  */
-import type { SedArchitecture } from '../architecture/sed-architecture.js';
-import { fnv1a64Hex, type TextTokenizer } from './class-embeddings.js';
+import type { SedArchitecture } from '../../architecture/sed-architecture.js';
+import { fnv1a64Hex } from '../../hash/fnv1a64.js';
+import type { TextTokenizer } from './text-tokenizer.js';
 
 /** Bump when the way class embeddings are computed changes: old cache entries then miss. */
 export const EMBEDDING_VERSION = 1;

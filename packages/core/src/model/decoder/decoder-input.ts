@@ -5,9 +5,9 @@
  * Inside the decoder, per-class tensors are "class-batched": [T, C, H, W], one batch entry per
  * class (the reference's `(B T) C H W` with B = 1).
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { ModelParams } from './model-params.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { ModelParams } from '../model-params.js';
 
 /** `corr` [1, P, T, h, w] → class-batched [T, P, h, w]. */
 export function corrByClass<T>(ops: Ops<T>, corr: T): T {
@@ -61,12 +61,4 @@ export function appearanceGuidances<T>(ops: Ops<T>, decoder: ModelParams<T>, fea
 export function corrGuidance<T>(ops: Ops<T>, decoder: ModelParams<T>, index: number, input: T): T {
   const prefix = `decoder_corr_guidance_projection.${index}.0.`;
   return ops.tidy(() => ops.relu(ops.convTranspose2d(input, decoder.get(`${prefix}weight`), decoder.get(`${prefix}bias`), 2)));
-}
-
-/** The whole corr guidance chain from class-batched corr [T, P, h, w] (three tensors). */
-export function corrGuidanceChain<T>(ops: Ops<T>, decoder: ModelParams<T>, corrClasses: T): [T, T, T] {
-  const g0 = corrGuidance(ops, decoder, 0, corrClasses);
-  const g1 = corrGuidance(ops, decoder, 1, g0);
-  const g2 = corrGuidance(ops, decoder, 2, g1);
-  return [g0, g1, g2];
 }

@@ -11,9 +11,9 @@
  * The attention runs over the classes present in `x`, so with category early rejection it mixes
  * only the surviving classes (as the reference does).
  */
-import { SedsegError } from '../errors.js';
-import type { Ops } from '../ops/ops.js';
-import type { ModelParams } from './model-params.js';
+import { SedsegError } from '../../errors.js';
+import type { Ops } from '../../ops/ops.js';
+import type { ModelParams } from '../model-params.js';
 
 export interface ClassAttentionOptions {
   /** Attention heads (`arch.decoder_heads`). */
@@ -31,7 +31,7 @@ export interface ClassAttentionOptions {
  * `LinearAttention.forward` orders it: values divided by the sequence length first, the result
  * multiplied by it last. `q`, `k`, `v`: [N, L, C] with C = heads · d → [N, L, C].
  */
-export function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number, eps = 1e-6): T {
+function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number, eps = 1e-6): T {
   const [n, l, c] = ops.shape(q) as [number, number, number];
   if (c % heads !== 0) throw new SedsegError('E_ARGUMENT', `linear attention: ${c} channels do not split into ${heads} heads`);
   const d = c / heads;
@@ -88,12 +88,4 @@ export function classAttentionMerge<T>(ops: Ops<T>, x: T, attended: T): T {
   const [, , h, w] = ops.shape(x) as [number, number, number, number];
   const [, , ph, pw] = ops.shape(attended) as [number, number, number, number];
   return ops.tidy(() => ops.add(x, ph === h && pw === w ? attended : ops.resizeBilinear(attended, [h, w], true)));
-}
-
-/**
- * `ClassTransformerLayer` on class-batched features `x` [T, c, H, W] → [T, c, H, W]:
- * pool, attention across classes, upsample, add. `params` is scoped to `…decoder{k}.attention.`.
- */
-export function classAttention<T>(ops: Ops<T>, params: ModelParams<T>, x: T, options: ClassAttentionOptions): T {
-  return ops.tidy(() => classAttentionMerge(ops, x, classAttentionPooled(ops, params, classAttentionPool(ops, x, options.pooling), options)));
 }

@@ -2,7 +2,7 @@
  * LayerNorm over the channels of an NCHW tensor — timm's `LayerNorm2d`: every pixel's C-vector
  * is normalised on its own (biased variance), then scaled and shifted per channel.
  */
-import type { Ops } from '../ops/ops.js';
+import type { Ops } from '../../ops/ops.js';
 
 /** Weight and bias of a LayerNorm (`<prefix>.weight`, `<prefix>.bias`), both [C]. */
 export interface NormWeights<T> {

@@ -1,9 +1,9 @@
 /**
- * Category early rejection (CER, paper §3.4): between decoder layers, only the classes that
+ * Category early rejection (CER, paper §3.3): between decoder layers, only the classes that
  * rank among the top-k at one or more pixels of the previous head's logits go on. This is the
- * host-side selection rule; the model gathers the survivors' tensors between stages.
+ * host-side selection rule; the decoder run (cer-path.ts) gathers the survivors' tensors between decoder layers.
  */
-import { SedsegError } from '../errors.js';
+import { SedsegError } from '../../errors.js';
 
 /**
  * For score maps of `classCount` classes × `pixelCount` pixels (class-major: scores[c·P + p]),

@@ -1,0 +1,108 @@
+/**
+ * Category early rejection (paper §3.3 "Category Early Rejection", Fig. 4b;
+ * `Aggregator.fast_conv_decoder`). Before each decoder layer:
+ *
+ * 1. rank the classes by the auxiliary head of the step before (head0 on the cost-map
+ *    embedding, then head1, head2) and keep the union over pixels of each pixel's top-k;
+ * 2. gather the survivors' features and corr guidance: rejected classes leave the decoder;
+ * 3. run the decoder layer on the survivors only.
+ *
+ * The survivors' final logits become probabilities; rejected classes get exactly 0. Traces
+ * `cer_top{K}_valid0..2`, `cer_top{K}_mask_aux0/1`, `cer_top{K}_keep`, `cer_top{K}_output`.
+ */
+import type { HostTensor } from '../../tensor/host-tensor.js';
+import { sigmoidHost } from '../postprocess.js';
+import { maskToIndices, topKSurvivors } from './category-early-rejection.js';
+import { gatherClassChunks, type ClassChunks } from './class-chunks.js';
+import { hostTensor, type DecoderResult } from './decoder-result.js';
+import type { DecoderLayerInputs, DecoderRunState } from './decoder-run-state.js';
+import { runDecoderLayer } from './run-decoder-layer.js';
+
+/** CER from the decoder inputs (consumed) to host probabilities [1, T, R/4, R/4] and the survivors. */
+export async function decodeWithRejection<T>(run: DecoderRunState<T>, inputs: DecoderLayerInputs<T>, classCount: number, topK: number): Promise<DecoderResult> {
+  const { ops, tensors, tracer } = run;
+  const prefix = `cer_top${topK}_`;
+  /** Per rejection (row), the classes still in, in original class order. */
+  const keepMask = new Uint8Array(3 * classCount);
+  const valid: Uint8Array[] = [];
+  const auxHost: HostTensor<'float32'>[] = [];
+  /** Original indices of the classes still in. */
+  let alive = Int32Array.from({ length: classCount }, (_, i) => i);
+  let x = inputs.corrEmbed;
+  let cgIn = inputs.corrClasses;
+  let scores = inputs.maskAux;
+  let final: HostTensor<'float32'> | undefined;
+  for (let layer = 0; layer < 3; layer++) {
+    // 1. rank by the auxiliary head, keep each pixel's top-k
+    const [, n, sh, sw] = ops.shape(scores) as [number, number, number, number];
+    const values = await ops.read(scores);
+    if (layer > 0) auxHost.push(hostTensor('float32', [1, n, sh, sw], values));
+    tensors.drop(scores);
+    const kept = topKSurvivors(values, n, sh * sw, topK);
+    valid.push(kept);
+    await tracer.emit(`${prefix}valid${layer}`, hostTensor('uint8', [n], kept));
+    for (let j = 0; j < n; j++) if (kept[j]) keepMask[layer * classCount + alive[j]!] = 1;
+
+    // 2. gather the survivors
+    const idx = maskToIndices(kept);
+    if (idx.length < n) {
+      ({ x, cgIn } = gatherSurvivors(run, x, cgIn, idx));
+      alive = Int32Array.from(idx, (j) => alive[j]!);
+    }
+
+    // 3. the decoder layer on the survivors (its head scores the next rejection)
+    const out = await runDecoderLayer(run, layer, layer < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits'], x, cgIn, inputs.guidance[layer]!);
+    tensors.dropChunks(x, cgIn);
+    tensors.drop(inputs.guidance[layer]);
+    if (layer < 2) {
+      await tracer.emit(`${prefix}mask_aux${layer}`, out.logits!);
+      scores = out.logits!;
+      x = out.features!;
+      cgIn = out.corrGuidance!;
+    } else {
+      final = hostTensor('float32', ops.shape(out.logits!), await ops.read(out.logits!));
+      tensors.drop(out.logits);
+    }
+  }
+  await tracer.emit(`${prefix}keep`, hostTensor('uint8', [3, classCount], keepMask));
+
+  const output = scatterSurvivorProbabilities(final!, alive, classCount);
+  await tracer.emit(`${prefix}output`, output);
+  return {
+    classCount,
+    outputSize: [output.shape[2]!, output.shape[3]!],
+    topK,
+    valid0: hostTensor('uint8', [valid[0]!.length], valid[0]!),
+    valid1: hostTensor('uint8', [valid[1]!.length], valid[1]!),
+    valid2: hostTensor('uint8', [valid[2]!.length], valid[2]!),
+    keep: hostTensor('uint8', [3, classCount], keepMask),
+    survivors: alive,
+    maskAux0: auxHost[0]!,
+    maskAux1: auxHost[1]!,
+    output,
+  };
+}
+
+/** The classes `idx` of the layer input and corr guidance chunks; parts no longer needed are freed. */
+function gatherSurvivors<T>(run: DecoderRunState<T>, x: ClassChunks<T>, cgIn: ClassChunks<T>, idx: Int32Array): { x: ClassChunks<T>; cgIn: ClassChunks<T> } {
+  const { ops, tensors } = run;
+  const gx = gatherClassChunks(ops, x, idx);
+  const gc = gatherClassChunks(ops, cgIn, idx);
+  for (const p of [...gx.parts, ...gc.parts]) tensors.keep(p);
+  const reused = new Set([...gx.parts, ...gc.parts]);
+  tensors.drop(...[...x.parts, ...cgIn.parts].filter((p) => !reused.has(p)));
+  return { x: gx, cgIn: gc };
+}
+
+/**
+ * Probabilities of every class [1, T, h, w] from the survivors' final logits [1, T', h, w]:
+ * sigmoid on the host (the logits are read anyway), exactly 0 for the rejected classes.
+ */
+function scatterSurvivorProbabilities(logits: HostTensor<'float32'>, survivors: Int32Array, classCount: number): HostTensor<'float32'> {
+  const [, survivorsCount, oh, ow] = logits.shape as [number, number, number, number];
+  const probs = sigmoidHost(logits.data);
+  const plane = oh * ow;
+  const output = new Float32Array(classCount * plane);
+  for (let j = 0; j < survivorsCount; j++) output.set(probs.subarray(j * plane, (j + 1) * plane), survivors[j]! * plane);
+  return hostTensor('float32', [1, classCount, oh, ow], output);
+}

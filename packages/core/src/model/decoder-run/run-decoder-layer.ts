@@ -1,0 +1,100 @@
+/**
+ * One gradual-fusion decoder layer on the classes still in, over class chunks: one stage when
+ * the classes fit in a chunk, else pool per chunk → class attention on every class (in row
+ * bands) → merge per chunk, so memory is bounded by the chunk, not the class count.
+ */
+import { runStage } from '../../ops/stage.js';
+import { decoderLayerMergeStageOf, decoderLayerPoolStageOf, decoderLayerStageOf, type DecoderLayerOutput } from '../stages/decoder-stages.js';
+import { joinClassChunks, type ClassChunks } from './class-chunks.js';
+import { classAttentionInBands } from './class-attention-bands.js';
+import type { DecoderRunState } from './decoder-run-state.js';
+
+/** A layer's outputs: features and corr guidance as chunks (inputs of the next layer), logits joined [1, T', 2H, 2W]. */
+export interface DecoderLayerResult<T> {
+  features?: ClassChunks<T>;
+  corrGuidance?: ClassChunks<T>;
+  logits?: T;
+}
+
+/**
+ * Decoder layer `layer` (0, 1, 2) on the classes of `x` / `corrGuidanceInput` with the layer's
+ * appearance `guidance`. The input chunks are consumed: each is freed after its last use, so a
+ * layer's inputs go while its outputs come. Returns the `outputs` asked for.
+ */
+export async function runDecoderLayer<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+  x: ClassChunks<T>,
+  corrGuidanceInput: ClassChunks<T>,
+  guidance: T,
+): Promise<DecoderLayerResult<T>> {
+  run.progress.enterLayer(layer, x.counts.reduce((a, b) => a + b, 0));
+  const perChunk =
+    x.parts.length === 1
+      ? await runWholeLayer(run, layer, outputs, x, corrGuidanceInput, guidance)
+      : await runLayerInChunks(run, layer, outputs, x, corrGuidanceInput, guidance);
+  return layerResult(run, outputs, perChunk, x.counts);
+}
+
+/** Every class in one chunk: the whole layer as one stage. */
+async function runWholeLayer<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+  x: ClassChunks<T>,
+  cgIn: ClassChunks<T>,
+  guidance: T,
+): Promise<Record<string, T>[]> {
+  const { ops, tensors } = run;
+  const out = await runStage(ops, decoderLayerStageOf(run.params, run.arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn.parts[0]! });
+  tensors.drop(x.parts[0], cgIn.parts[0]);
+  run.progress.advance(layer + 1, x.counts[0]!);
+  return [out];
+}
+
+/** Several chunks: pool per chunk → class attention on all (banded) → merge per chunk. */
+async function runLayerInChunks<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+  x: ClassChunks<T>,
+  cgIn: ClassChunks<T>,
+  guidance: T,
+): Promise<Record<string, T>[]> {
+  const { ops, tensors } = run;
+  const poolStage = decoderLayerPoolStageOf(run.params, run.arch, layer);
+  const pooled: T[] = [];
+  // the spatial block before pooling is about a quarter of a layer's work, the merge the rest
+  for (const [i, part] of x.parts.entries()) {
+    pooled.push(tensors.keep((await runStage(ops, poolStage, { x: part })).pooled!));
+    run.progress.advance(layer + 1, x.counts[i]!, 0.25);
+  }
+  const attended = await classAttentionInBands(run, layer, pooled, x.counts);
+  tensors.drop(...pooled);
+  const mergeStage = decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
+  const perChunk: Record<string, T>[] = [];
+  for (const [i, part] of x.parts.entries()) {
+    perChunk.push(await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! }));
+    // the chunk's inputs are not needed any more: free them as the layer goes
+    tensors.drop(attended.parts[i], part, cgIn.parts[i]);
+    run.progress.advance(layer + 1, x.counts[i]!, 0.75);
+  }
+  return perChunk;
+}
+
+/** Takes ownership of the per-chunk outputs and regroups them; logits are joined on the class axis. */
+function layerResult<T>(run: DecoderRunState<T>, outputs: readonly DecoderLayerOutput[], perChunk: Record<string, T>[], counts: readonly number[]): DecoderLayerResult<T> {
+  const { tensors } = run;
+  for (const out of perChunk) for (const t of Object.values(out)) tensors.keep(t);
+  const chunksOf = (name: DecoderLayerOutput): ClassChunks<T> => ({ parts: perChunk.map((o) => o[name]!), counts: [...counts] });
+  const result: DecoderLayerResult<T> = {};
+  if (outputs.includes('features')) result.features = chunksOf('features');
+  if (outputs.includes('corrGuidance')) result.corrGuidance = chunksOf('corrGuidance');
+  if (outputs.includes('logits')) {
+    const parts = perChunk.map((o) => o.logits!);
+    result.logits = tensors.keep(joinClassChunks(run.ops, parts, 1));
+    if (parts.length > 1) tensors.drop(...parts);
+  }
+  return result;
+}
