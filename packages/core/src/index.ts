@@ -106,7 +106,6 @@ export {
   type DecoderImageFeatures,
   type DecoderArchitecture,
 } from './model/decoder/decoder-forward.js';
-export { decoderInputStage, costMapStage, appearanceGuidanceStage, decoderLayerStage, imageEncoderStage } from './model/deprecated-names.js';
 export { runDecoder, type RunDecoderOptions } from './model/decoder-run/run-decoder.js';
 export type { DecoderResult } from './model/decoder-run/decoder-result.js';
 export { isHostTensor } from './model/decoder-run/decoder-trace.js';
