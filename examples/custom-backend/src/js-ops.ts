@@ -421,24 +421,53 @@ export class JsOps implements RequiredOps<JsTensor> {
     const out = new Float32Array(batch * outC * oh * ow);
     const perGroup = outC / groups;
     const plane = oh * ow;
+    const taps = kh * kw;
     for (let nb = 0; nb < batch; nb++) {
       for (let o = 0; o < outC; o++) {
-        const g = Math.floor(o / perGroup);
         const op = (nb * outC + o) * plane;
         if (b !== undefined) out.fill(b.data[o]!, op, op + plane);
-        for (let c = 0; c < groupC; c++) {
-          const ip = (nb * channels + g * groupC + c) * h * wd;
-          const wb = (o * groupC + c) * kh * kw;
-          for (let ky = 0; ky < kh; ky++) {
-            const [oy0, oy1] = rowsOf[ky]!;
-            for (let kx = 0; kx < kw; kx++) {
-              const [ox0, ox1] = colsOf[kx]!;
-              const wv = W[wb + ky * kw + kx]!;
-              for (let oy = oy0; oy < oy1; oy++) {
-                const orow = op + oy * ow;
-                const irow = ip + (oy * stride - pad + ky) * wd - pad + kx;
-                if (stride === 1) for (let ox = ox0; ox < ox1; ox++) out[orow + ox]! += wv * X[irow + ox]!;
-                else for (let ox = ox0; ox < ox1; ox++) out[orow + ox]! += wv * X[irow + ox * stride]!;
+      }
+      for (let g = 0; g < groups; g++) {
+        const end = (g + 1) * perGroup;
+        // Output channels four at a time when the group has them: each input value loaded once
+        // feeds four accumulators (a quarter of the loop overhead, which dominates small maps).
+        for (let o = g * perGroup; o < end; o += o + 4 <= end ? 4 : 1) {
+          const four = o + 4 <= end;
+          const p0 = (nb * outC + o) * plane;
+          const p1 = p0 + plane;
+          const p2 = p1 + plane;
+          const p3 = p2 + plane;
+          for (let c = 0; c < groupC; c++) {
+            const ip = (nb * channels + g * groupC + c) * h * wd;
+            const wb = (o * groupC + c) * taps;
+            const ws = groupC * taps; // from one output channel's weights to the next
+            for (let ky = 0; ky < kh; ky++) {
+              const [oy0, oy1] = rowsOf[ky]!;
+              for (let kx = 0; kx < kw; kx++) {
+                const [ox0, ox1] = colsOf[kx]!;
+                const tap = wb + ky * kw + kx;
+                const w0 = W[tap]!;
+                for (let oy = oy0; oy < oy1; oy++) {
+                  const orow = oy * ow;
+                  const irow = ip + (oy * stride - pad + ky) * wd - pad + kx;
+                  if (four) {
+                    const w1 = W[tap + ws]!;
+                    const w2 = W[tap + 2 * ws]!;
+                    const w3 = W[tap + 3 * ws]!;
+                    for (let ox = ox0; ox < ox1; ox++) {
+                      const v = X[irow + ox * stride]!;
+                      const at = orow + ox;
+                      out[p0 + at]! += w0 * v;
+                      out[p1 + at]! += w1 * v;
+                      out[p2 + at]! += w2 * v;
+                      out[p3 + at]! += w3 * v;
+                    }
+                  } else if (stride === 1) {
+                    for (let ox = ox0; ox < ox1; ox++) out[p0 + orow + ox]! += w0 * X[irow + ox]!;
+                  } else {
+                    for (let ox = ox0; ox < ox1; ox++) out[p0 + orow + ox]! += w0 * X[irow + ox * stride]!;
+                  }
+                }
               }
             }
           }
