@@ -250,12 +250,14 @@ export function transpose(x: Data, shape: readonly number[], perm: readonly numb
     else groups.push([d]);
   }
   // the collapsed input: groups sorted by their first input dim
-  const order = groups.map((g, i) => i).sort((i, j) => groups[i]![0]! - groups[j]![0]!);
+  const order = groups.map((_g, i) => i).sort((i, j) => groups[i]![0]! - groups[j]![0]!);
   const inShape = order.map((i) => sizeOf(groups[i]!.map((d) => s0[d]!)));
   const inStrides = stridesOf(inShape);
   const m = groups.length;
   const pos = new Array<number>(m); // output group i sits at collapsed input dim pos[i]
-  order.forEach((gi, k) => (pos[gi] = k));
+  order.forEach((gi, k) => {
+    pos[gi] = k;
+  });
   const outDims = groups.map((_, i) => inShape[pos[i]!]!);
   const outStr = groups.map((_, i) => inStrides[pos[i]!]!);
   const n = x.length;
@@ -332,7 +334,7 @@ export const ERF_Q = [
 
 /** erf in float64 arithmetic with the rational approximation above. */
 export function erf(v: number): number {
-  const x = v > ERF_CLAMP ? ERF_CLAMP : v < -ERF_CLAMP ? -ERF_CLAMP : v;
+  const x = v > ERF_CLAMP ? ERF_CLAMP : Math.max(v, -ERF_CLAMP);
   const x2 = x * x;
   let p = ERF_P[0];
   for (let i = 1; i < ERF_P.length; i++) p = p * x2 + ERF_P[i]!;

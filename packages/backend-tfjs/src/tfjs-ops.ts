@@ -359,7 +359,9 @@ export class TfjsOps implements Ops<Tensor> {
         const xt = this.tp(x, perm);
         const y = this.make(K.softmaxRows(this.host(xt), x.shape[a]!), xt.shape);
         const inv = new Array<number>(r);
-        perm.forEach((p, i) => (inv[p] = i));
+        perm.forEach((p, i) => {
+          inv[p] = i;
+        });
         return this.tp(y, inv);
       }
       if (a === r - 1) return tf.softmax(x);

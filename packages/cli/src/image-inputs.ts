@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { describeFileType } from './file-type.js';
@@ -83,7 +84,7 @@ export async function expandImageInputs(args: readonly string[]): Promise<{ file
       else files.push(...matches);
       continue;
     }
-    let info;
+    let info: Stats;
     try {
       info = await stat(arg);
     } catch (e) {
@@ -114,5 +115,10 @@ export async function expandImageInputs(args: readonly string[]): Promise<{ file
   }
   // The same file named twice is segmented once.
   const seen = new Set<string>();
-  return { files: files.filter((f) => (seen.has(resolve(f)) ? false : (seen.add(resolve(f)), true))), problems };
+  const unique = files.filter((f) => {
+    if (seen.has(resolve(f))) return false;
+    seen.add(resolve(f));
+    return true;
+  });
+  return { files: unique, problems };
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { SedsegError, type RgbImage } from '@sedseg/core';
 import { describeFileType } from './file-type.js';
@@ -25,7 +25,7 @@ function openReason(e: unknown): string {
 
 /** Refuses anything but a regular file without blocking (a FIFO opened for reading waits for a writer). */
 async function checkRegularFile(path: string): Promise<void> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {

@@ -6,7 +6,7 @@
  * killed; a one-line refusal with the estimate and what lowers it is better.
  */
 import { totalmem } from 'node:os';
-import { architectureFromWeights, DEFAULT_CLASS_CHUNK, estimateSegmentMemory, SedsegError, type SegmentMemoryEstimate } from '@sedseg/core';
+import { architectureFromWeights, DEFAULT_CLASS_CHUNK, estimateSegmentMemory, SedsegError, type SedArchitecture, type SegmentMemoryEstimate } from '@sedseg/core';
 import { findConfig, openWeightsFile } from '@sedseg/core/node';
 import { UsageError } from './usage-error.js';
 
@@ -36,7 +36,7 @@ const gib = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
 /** Estimates the run's peak memory; refuses (E_ARGUMENT, one line) when it is above `limit`. */
 export async function checkSegmentMemory(request: MemoryCheckRequest, limit: { bytes: number; given: boolean }): Promise<SegmentMemoryEstimate> {
   const store = await openWeightsFile(request.weightsPath);
-  let architecture;
+  let architecture: SedArchitecture;
   try {
     const config = await findConfig(request.weightsPath, request.configPath);
     architecture = architectureFromWeights(store, config ? { config: config.config, configSource: config.path } : {}).architecture;

@@ -45,7 +45,9 @@ export function outputNames(files: readonly string[]): string[] {
   // Each round raises some level, so this ends within 2 × files.length rounds.
   for (;;) {
     const byName = new Map<string, number[]>();
-    names.forEach((n, i) => byName.set(n.toLowerCase(), [...(byName.get(n.toLowerCase()) ?? []), i]));
+    names.forEach((n, i) => {
+      byName.set(n.toLowerCase(), [...(byName.get(n.toLowerCase()) ?? []), i]);
+    });
     const clashes = [...byName.values()].filter((g) => g.length > 1);
     if (clashes.length === 0) return names;
     let moved = false;

@@ -3,13 +3,14 @@
  * file (a FIFO would block the open forever), and its first bytes are a checkpoint's (a zip
  * archive or a safetensors header). Loading it later checks everything else.
  */
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { SedsegError, sniffWeightsFormat } from '@sedseg/core';
 import { fileSource } from '@sedseg/core/node';
 import { describeFileType } from './file-type.js';
 
 export async function precheckWeightsFile(path: string): Promise<void> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(path);
   } catch (e) {

@@ -53,10 +53,10 @@ describe('sedseg info', () => {
     expect(runCli(['info', TINY]).stdout).toMatch(/inference: decoder pooling 1 by default/);
     expect(info.dtypes).toEqual({ float32: 209 });
     expect(info.check).toEqual({ ok: true, missing: [], unexpected: [], misShaped: [] });
-    const keys = JSON.parse(readFileSync(resolve(REFERENCE_DIR, 'tiny/keys.json'), 'utf8'));
-    expect(info.keys).toEqual(Object.entries(keys).map(([name, v]: [string, any]) => ({ name, shape: v.shape, dtype: v.dtype })));
+    const keys: Record<string, { shape: number[]; dtype: string }> = JSON.parse(readFileSync(resolve(REFERENCE_DIR, 'tiny/keys.json'), 'utf8'));
+    expect(info.keys).toEqual(Object.entries(keys).map(([name, v]) => ({ name, shape: v.shape, dtype: v.dtype })));
     expect(info.parameters.total).toBe(
-      Object.values(keys).reduce((n: number, v: any) => n + v.shape.reduce((a: number, b: number) => a * b, 1), 0),
+      Object.values(keys).reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0),
     );
   });
 

@@ -30,7 +30,19 @@ function expectOneLineError(r: CliResult, code: number, message: RegExp): void {
   expect(lines[0]).toMatch(message);
 }
 
-function infoJson(args: string[]): any {
+/** The parts of `sedseg info --json` these tests read. */
+interface InfoJson {
+  format: string;
+  config: string | null;
+  tensors: number;
+  dtypes: Record<string, number>;
+  architecture: Record<string, unknown>;
+  origin: Record<string, string>;
+  check: { ok: boolean; missing: string[]; unexpected: string[]; misShaped: unknown[] };
+  keys: { name: string; shape: number[]; dtype: string }[];
+}
+
+function infoJson(args: string[]): InfoJson {
   const r = runCli(['info', '--json', ...args]);
   expectOk(r);
   return JSON.parse(r.stdout);
@@ -112,7 +124,7 @@ describe('sedseg convert', () => {
     const fp16 = infoJson([fp16Out]);
     expect(fp16.architecture).toEqual(fromPth.architecture);
     expect(fp16.dtypes).toEqual({ float16: 209 });
-    expect(fp16.keys.map((k: any) => [k.name, k.shape])).toEqual(fromPth.keys.map((k: any) => [k.name, k.shape]));
+    expect(fp16.keys.map((k) => [k.name, k.shape])).toEqual(fromPth.keys.map((k) => [k.name, k.shape]));
   });
 
   it('copies float32 tensors bit for bit and rounds --fp16 like castFloat', async () => {

@@ -21,7 +21,9 @@ const { cases } = readReferenceJson<{ cases: CerCase[] }>('cer-logic-cases.json'
 function flat(maps: number[][][], classes: Int32Array): { data: Float32Array; pixels: number } {
   const pixels = maps[0]!.length * maps[0]![0]!.length;
   const data = new Float32Array(classes.length * pixels);
-  classes.forEach((c, i) => data.set(maps[c]!.flat(), i * pixels));
+  classes.forEach((c, i) => {
+    data.set(maps[c]!.flat(), i * pixels);
+  });
   return { data, pixels };
 }
 
@@ -39,15 +41,19 @@ describe('category early rejection selection', () => {
       expect(Array.from(valid)).toEqual(expected[`valid${s}` as 'valid0']);
       live = live.filter((_, j) => valid[j] === 1);
       const row = new Array<number>(c.num_classes).fill(0);
-      live.forEach((j) => (row[j] = 1));
+      for (const j of live) row[j] = 1;
       keepRows.push(row);
     });
     expect(keepRows).toEqual(expected.keep);
     const kept = new Set(live);
     const output = c.scores.final.map((map, j) => map.map((r) => r.map((v) => (kept.has(j) ? 1 / (1 + Math.exp(-v)) : 0))));
-    output.forEach((map, j) =>
-      map.forEach((r, y) => r.forEach((v, x) => expect(v).toBeCloseTo(expected.output[j]![y]![x]!, 6))),
-    );
+    output.forEach((map, j) => {
+      map.forEach((r, y) => {
+        r.forEach((v, x) => {
+          expect(v).toBeCloseTo(expected.output[j]![y]![x]!, 6);
+        });
+      });
+    });
   });
 
   it('keeps everything when k ≥ classes and refuses k < 1', () => {

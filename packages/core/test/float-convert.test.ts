@@ -48,8 +48,14 @@ function refToHalf(v: number): number {
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-const bitsOf = (x: number): number => ((f32[0] = x), u32[0]!);
-const fromBits = (b: number): number => ((u32[0] = b), f32[0]!);
+const bitsOf = (x: number): number => {
+  f32[0] = x;
+  return u32[0]!;
+};
+const fromBits = (b: number): number => {
+  u32[0] = b;
+  return f32[0]!;
+};
 
 /** Deterministic xorshift so failures reproduce. */
 function rng(seed: number): () => number {

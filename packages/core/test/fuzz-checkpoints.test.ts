@@ -238,7 +238,11 @@ describe('fuzz: data.pkl inside a .pth', () => {
         ({ parts, what } = mutateBytes(r, [pickle]));
       }
       const data = new Uint8Array(lengthOf(parts));
-      parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+      let at = 0;
+      for (const p of parts) {
+        data.set(p, at);
+        at += p.length;
+      }
       // The storages are referenced, not copied (their CRCs were taken once above).
       const archive = writeZipParts(entries.map((e, i) => (i === pklIndex ? { name: e.name, data } : e)), { dataDescriptor: true });
       check(`pickle case ${n} (${what})`, await exercise(() => openPth(partsSource(archive, 'fuzz.pth'))), tally);

@@ -234,7 +234,9 @@ describe('openPth: dtypes', () => {
   it('byteorder "big" is byte-swapped on read', async () => {
     const be = new Uint8Array(24);
     const dv = new DataView(be.buffer);
-    [0, 1.5, -2, 3, 4.25, 5].forEach((v, i) => dv.setFloat32(i * 4, v, false));
+    [0, 1.5, -2, 3, 4.25, 5].forEach((v, i) => {
+      dv.setFloat32(i * 4, v, false);
+    });
     const store = await open(buildPth(dict([['a', t({ shape: [2, 3] })], ['t', t({ shape: [3, 2], stride: [1, 3] })]]), { '0': be }, { byteorder: 'big' }));
     expect([...((await store.read('a')).data as Float32Array)]).toEqual([0, 1.5, -2, 3, 4.25, 5]);
     expect([...((await store.read('t')).data as Float32Array)]).toEqual([0, 3, 1.5, 4.25, -2, 5]);

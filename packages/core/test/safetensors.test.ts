@@ -236,7 +236,10 @@ describe('writing and reading back', () => {
     const counting: ByteSource = {
       name: inner.name,
       size: inner.size,
-      read: (offset, length) => (reads.push([offset, length]), inner.read(offset, length)),
+      read: (offset, length) => {
+        reads.push([offset, length]);
+        return inner.read(offset, length);
+      },
       close: () => inner.close(),
     };
     const store = await openSafetensors(counting);

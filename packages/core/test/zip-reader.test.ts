@@ -174,7 +174,10 @@ describe('crc32', () => {
     expect(crc32(new Uint8Array(0))).toBe(0);
     expect(crc32Js(new Uint8Array(0))).toBe(0);
     let seed = 99;
-    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 24;
+    };
     for (const n of [1, 7, 8, 9, 15, 16, 17, 1000, 65_537]) {
       const data = Uint8Array.from({ length: n }, rnd);
       // Unaligned views too.
@@ -196,7 +199,16 @@ describe('openZip: integrity checks', () => {
   function counting(bytes: Uint8Array, name = 'c.zip'): { source: ByteSource; reads: [number, number][] } {
     const inner = memorySource(bytes, name);
     const reads: [number, number][] = [];
-    return { reads, source: { ...inner, read: (offset, length) => (reads.push([offset, length]), inner.read(offset, length)) } };
+    return {
+      reads,
+      source: {
+        ...inner,
+        read: (offset, length) => {
+          reads.push([offset, length]);
+          return inner.read(offset, length);
+        },
+      },
+    };
   }
 
   it('verifies a stored entry once, on its first partial read, then reads only the parts', async () => {

@@ -81,7 +81,7 @@ const EMULATED_CER_CASES: ReadonlySet<string> = new Set(process.env.SEDSEG_PARIT
 
 function allKept(gcase: GoldenCase, k: number): boolean {
   const stats = gcase.meta.stats.cer[`top${k}`];
-  return stats !== undefined && stats.kept_per_stage.every((n) => n === gcase.meta.num_classes);
+  return stats?.kept_per_stage.every((n) => n === gcase.meta.num_classes) ?? false;
 }
 
 const emulatedTopKs = (gcase: GoldenCase): number[] => (EMULATED_CER_CASES.has(gcase.name) ? gcase.meta.topk.filter((k) => allKept(gcase, k)) : []);
@@ -90,7 +90,10 @@ const emulatedTopKs = (gcase: GoldenCase): number[] => (EMULATED_CER_CASES.has(g
 const openCases = new Map<CaseName, Promise<GoldenCase>>();
 function getCase(name: CaseName): Promise<GoldenCase> {
   let c = openCases.get(name);
-  if (!c) openCases.set(name, (c = openCase(name)));
+  if (!c) {
+    c = openCase(name);
+    openCases.set(name, c);
+  }
   return c;
 }
 

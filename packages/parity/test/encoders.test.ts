@@ -156,7 +156,9 @@ for (const backend of BACKENDS) {
         const P = 80;
         const D = arch.embed_dim;
         const full = new Float32Array(gcase.classes.length * P * D);
-        indices.forEach((cls, i) => full.set(embeddings.subarray(i * P * D, (i + 1) * P * D), cls * P * D));
+        indices.forEach((cls, i) => {
+          full.set(embeddings.subarray(i * P * D, (i + 1) * P * D), cls * P * D);
+        });
         const c = record(caseName, await compareWithGolden(gcase, 'text_features', { shape: [gcase.classes.length, P, D], data: full }));
         expectAllOk([c]);
       });

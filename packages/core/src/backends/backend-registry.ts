@@ -14,14 +14,19 @@ const REGISTRY_KEY = Symbol.for('@sedseg/core/backend-registry');
 
 function registry(): Map<string, BackendDefinition> {
   const g = globalThis as unknown as Record<symbol, Map<string, BackendDefinition> | undefined>;
-  return (g[REGISTRY_KEY] ??= new Map());
+  let map = g[REGISTRY_KEY];
+  if (map === undefined) {
+    map = new Map();
+    g[REGISTRY_KEY] = map;
+  }
+  return map;
 }
 
 /**
  * Adds a backend (or replaces the one registered under the same name: the last registration
  * wins, so an application can override a built-in). Checks the definition's shape.
  */
-export function registerBackend(definition: BackendDefinition<any>): void {
+export function registerBackend(definition: BackendDefinition<unknown>): void {
   assertBackendDefinition(definition, `registerBackend(${typeof (definition as { name?: unknown })?.name === 'string' ? `"${definition.name}"` : '…'})`);
   registry().set(definition.name, definition as BackendDefinition);
 }

@@ -35,7 +35,7 @@ export function f32(h: Host): Float32Array {
   return Float32Array.from(h.data);
 }
 
-function strides(shape: readonly number[]): number[] {
+function _strides(shape: readonly number[]): number[] {
   const s: number[] = [];
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -109,7 +109,9 @@ export function transpose(a: Host, perm: number[]): Host {
   for (let i = 0; i < data.length; i++) {
     const loc = unravel(i, shape);
     const src = new Array<number>(shape.length);
-    p.forEach((d, k) => (src[d] = loc[k]!));
+    p.forEach((d, k) => {
+      src[d] = loc[k]!;
+    });
     data[i] = a.data[ravel(src, a.shape)]!;
   }
   return { data, shape };

@@ -350,7 +350,7 @@ const CHECKS: OperatorCheck[] = [
       const one = keep(ops.tidy(() => ops.relu(ops.add(x, y))));
       await expect(one, R.unary(R.binary(a, b, (p, q) => p + q), R.relu64), 'a returned tensor');
       const list = ops.tidy(() => [ops.mul(x, y), ops.add(ops.mul(x, x), y)]);
-      list.forEach((z) => keep(z));
+      for (const z of list) keep(z);
       await expect(list[0]!, R.binary(a, b, (p, q) => p * q), 'a returned list, first');
       await expect(list[1]!, R.binary(R.binary(a, a, (p, q) => p * q), b, (p, q) => p + q), 'a returned list, second');
       const rec = ops.tidy(() => ({ s: ops.sum(x, [1], false), n: ops.tidy(() => ops.elu(ops.div(x, y))) }));
@@ -490,7 +490,7 @@ const CHECKS: OperatorCheck[] = [
       for (const classes of [3, 5]) {
         const x = rand([1, classes, 5, 3]);
         const out = await runStage(ops, stage, { x: t(x), g: t(g) });
-        Object.values(out).forEach((v) => keep(v));
+        for (const v of Object.values(out)) keep(v);
         const y = R.linear(x, W, B);
         const mean = R.unary(R.sum(y, [1], true), (v) => v / classes);
         const p = R.softmax(R.binary(y, g, (a, b) => a + b), 1);

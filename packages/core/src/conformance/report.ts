@@ -24,7 +24,7 @@ export interface ConformanceReport {
 }
 
 /** Makes a fresh operator set of the backend under test (e.g. `() => definition.create({ device: 'cpu' })`). */
-export type BackendFactory = () => Promise<BackendOps<any>> | BackendOps<any>;
+export type BackendFactory = () => Promise<BackendOps<unknown>> | BackendOps<unknown>;
 
 /** Relative tolerance of the operator checks: |actual − expected| ≤ 1e-4 · max(1, |expected|). */
 export const CONFORMANCE_TOLERANCE = 1e-4;
@@ -56,7 +56,7 @@ export function messageOf(e: unknown): string {
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Runs one check, timing it and turning a throw into a failed result. */
-export async function timed(group: ConformanceResult['group'], name: string, fn: () => Promise<void | string> | void | string): Promise<ConformanceResult> {
+export async function timed(group: ConformanceResult['group'], name: string, fn: () => Promise<void> | void): Promise<ConformanceResult> {
   const start = now();
   try {
     await fn();

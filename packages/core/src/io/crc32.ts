@@ -35,7 +35,8 @@ function buildTables(): Int32Array {
  * JIT; they are built on first use (8 KiB).
  */
 export function crc32Js(data: Uint8Array, previous = 0): number {
-  const t = (tables ??= buildTables());
+  tables ??= buildTables();
+  const t = tables;
   let c = ~previous;
   let i = 0;
   const n = data.length;

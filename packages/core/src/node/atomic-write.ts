@@ -69,7 +69,7 @@ export interface StagedFile {
  */
 export async function stageFile(path: string, content: Uint8Array | string | ((handle: FileHandle) => Promise<void>)): Promise<StagedFile> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(temp, 'wx');
   } catch (e) {

@@ -16,7 +16,7 @@
  * carries the Range header, so resuming works behind a redirect or a confirm page too.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SedsegError, type SedsegErrorCode } from '../errors.js';
 import type { WeightsFormat } from '../weights/open-weights.js';
@@ -339,7 +339,7 @@ async function attempt(a: Attempt): Promise<void> {
       }
     }
 
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(part, append ? 'a' : 'w');
     } catch (e) {

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { checkTensorForWrite, safetensorsHeader } from '../checkpoint/safetensors.js';
+import { checkTensorForWrite, safetensorsHeader, type SafetensorsLayout } from '../checkpoint/safetensors.js';
 import { entryExists, stageFile } from './atomic-write.js';
 import { SedsegError } from '../errors.js';
 import { bytesOf, type HostTensor } from '../tensor/host-tensor.js';
@@ -42,7 +42,7 @@ export async function writeSafetensorsFile(
   const overwriteHint = options.overwriteHint ?? 'pass overwrite: true to replace it';
   if (!overwrite && (await entryExists(path))) throw new SedsegError('E_IO', `${path} exists (${overwriteHint})`);
 
-  let layout;
+  let layout: SafetensorsLayout;
   try {
     layout = safetensorsHeader(infos, metadata);
   } catch (e) {

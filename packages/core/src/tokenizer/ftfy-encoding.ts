@@ -102,7 +102,9 @@ function getCharmaps(): Map<CharmapName, Charmap> {
     if (name.startsWith('sloppy-')) decode[0x1a] = '\ufffd';
     decode.push(...HIGH_HALF[name]);
     const encode = new Map<string, number>();
-    decode.forEach((ch, b) => encode.set(ch, b));
+    decode.forEach((ch, b) => {
+      encode.set(ch, b);
+    });
     charmaps.set(name, { decode, encode });
   }
   return charmaps;
@@ -172,7 +174,7 @@ function decodeUtf8Variants(bin: string): string {
       const next = bin.charCodeAt(i + 1);
       // `\xc0(\x80|$)`: again `$` before a final "\n" is a match, and ftfy consumes both bytes.
       if (next === 0x80 || (next === 0x0a && i + 2 === bin.length)) {
-        out += decodeUtf8Strict(bin.slice(start, i)) + '\u0000';
+        out += `${decodeUtf8Strict(bin.slice(start, i))}\u0000`;
         i += 2;
         start = i;
         continue;

@@ -15,7 +15,9 @@ export interface DynamicSizeSource {
 
 function int64Bytes(values: readonly number[]): Uint8Array {
   const b = new BigInt64Array(values.length);
-  values.forEach((v, i) => (b[i] = BigInt(v)));
+  values.forEach((v, i) => {
+    b[i] = BigInt(v);
+  });
   return new Uint8Array(b.buffer);
 }
 

@@ -112,6 +112,8 @@ export async function classEmbeddingsCounted<T>(
   }
 
   const out = new Float32Array(classNames.length * blockSize);
-  classNames.forEach((name, t) => out.set(known.get(name)!, t * blockSize));
+  classNames.forEach((name, t) => {
+    out.set(known.get(name)!, t * blockSize);
+  });
   return { embeddings: out, cached: unique.length - todo.length, encoded: todo.length };
 }

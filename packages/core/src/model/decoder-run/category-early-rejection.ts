@@ -42,6 +42,8 @@ export function topKSurvivors(scores: Float32Array, classCount: number, pixelCou
 /** Indices of the set entries of a 0/1 mask. */
 export function maskToIndices(mask: Uint8Array): Int32Array {
   const out: number[] = [];
-  mask.forEach((v, i) => v && out.push(i));
+  mask.forEach((v, i) => {
+    if (v) out.push(i);
+  });
   return Int32Array.from(out);
 }

@@ -255,7 +255,9 @@ export async function encodeTexts<T>(
   for (let start = 0; start < count; start += chunkSize) {
     const rows = order.slice(start, start + chunkSize);
     const chunk = new Int32Array(rows.length * rowLength);
-    rows.forEach((r, i) => chunk.set(tokens.subarray(r * rowLength, (r + 1) * rowLength), i * rowLength));
+    rows.forEach((r, i) => {
+      chunk.set(tokens.subarray(r * rowLength, (r + 1) * rowLength), i * rowLength);
+    });
     // The prefix trie (about 40 % of the positions of padded rows) is faster than the padded
     // `textEncoder` stage even on compiling backends, which compile one graph per chunk for it;
     // the stage is what `sedseg export` writes.
@@ -269,7 +271,9 @@ export async function encodeTexts<T>(
     if (host.length !== rows.length * dim) {
       throw new SedsegError('E_ARGUMENT', `text encoder: expected ${rows.length}×${dim} features, the backend returned ${host.length} values`);
     }
-    rows.forEach((r, i) => out.set(host.subarray(i * dim, (i + 1) * dim), r * dim));
+    rows.forEach((r, i) => {
+      out.set(host.subarray(i * dim, (i + 1) * dim), r * dim);
+    });
     options.onProgress?.(Math.min(start + chunkSize, count), count);
   }
   return out;
