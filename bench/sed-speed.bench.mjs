@@ -99,7 +99,7 @@ async function child(config) {
 if (process.env.SEDSEG_BENCH_CHILD) {
   const config = JSON.parse(process.env.SEDSEG_BENCH_CHILD);
   const r = await child(config);
-  process.stdout.write(JSON.stringify(r) + '\n');
+  process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);
 }
 
@@ -142,4 +142,4 @@ const rows = results.map((r) =>
       : `| SED-${r.model} | ${r.resolution} | ${r.classes} | ${r.pooling} | ${r.path} | ${(r.medianMs.total / 1000).toFixed(2)} s (${(r.medianMs.encoder / 1000).toFixed(2)} / ${(r.medianMs.decoder / 1000).toFixed(2)}) | ${r.classesPerLayer.join('/')} | ${r.decoderMsPerLiveClass.join(' / ')} | ${r.peakRssMB} MB |`,
 );
 process.stderr.write(['', '| model | R | T | pooling | path | median total (encoder / decoder) | classes per decoder layer | decoder ms per live class per layer | peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...rows, ''].join('\n'));
-process.stdout.write(JSON.stringify({ benchmark: 'sed-speed', backend: 'ort', threads, node: process.version, date: new Date().toISOString(), results }, null, 2) + '\n');
+process.stdout.write(`${JSON.stringify({ benchmark: 'sed-speed', backend: 'ort', threads, node: process.version, date: new Date().toISOString(), results }, null, 2)}\n`);

@@ -56,15 +56,19 @@ function collapse(shape: Shape, strides: readonly (readonly number[])[]): { shap
     const last = s.length - 1;
     if (last >= 0 && strides.every((x, k) => st[k]![last] === x[i]! * d)) {
       s[last]! *= d;
-      st.forEach((x, k) => (x[last] = strides[k]![i]!));
+      st.forEach((x, k) => {
+        x[last] = strides[k]![i]!;
+      });
     } else {
       s.push(d);
-      st.forEach((x, k) => x.push(strides[k]![i]!));
+      st.forEach((x, k) => {
+        x.push(strides[k]![i]!);
+      });
     }
   }
   if (s.length === 0) {
     s.push(1);
-    st.forEach((x) => x.push(0));
+    for (const x of st) x.push(0);
   }
   return { shape: s, strides: st };
 }
@@ -203,7 +207,7 @@ export class JsOps implements RequiredOps<JsTensor> {
     return unary(x, (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2)));
   }
   relu(x: JsTensor): JsTensor {
-    return unary(x, (v) => (v < 0 ? 0 : v));
+    return unary(x, (v) => (Math.max(v , 0)));
   }
   elu(x: JsTensor): JsTensor {
     return unary(x, (v) => (v > 0 ? v : Math.expm1(v)));

@@ -31,7 +31,10 @@ export interface Profile {
 
 function entry(table: Map<string, ProfileEntry>, name: string): ProfileEntry {
   let e = table.get(name);
-  if (!e) table.set(name, (e = { calls: 0, ms: 0 }));
+  if (!e) {
+    e = { calls: 0, ms: 0 };
+    table.set(name, e);
+  }
   return e;
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSafetensors, SedModel, type BackendOps, type RgbImage } from '@sedseg/core';
+import { openSafetensors, type SedModel, type BackendOps, type RgbImage } from '@sedseg/core';
 import { fileSource, loadSedModel } from '@sedseg/core/node';
 import { createOrtOps } from '@sedseg/backend-ort';
 import { createTfjsOps } from '@sedseg/backend-tfjs';

@@ -88,7 +88,7 @@ async function loadPlatform(platform: ResolvedTfjsPlatform, options: LoadTfjsOpt
       tf = namespaceOf(await import('@tensorflow/tfjs-core'));
       const wasm = (await importOptional('wasm')) as { setWasmPaths?: (p: string) => void };
       const engine = tf.engine() as unknown as { registry: Record<string, unknown> };
-      if (engine.registry['wasm'] === undefined) {
+      if (engine.registry.wasm === undefined) {
         // paths must be set before the backend initialises (once per process)
         const paths = options.wasmPaths ?? (isNode ? await nodeWasmDir() : undefined);
         if (paths !== undefined) wasm.setWasmPaths?.(paths);

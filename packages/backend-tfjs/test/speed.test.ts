@@ -8,7 +8,7 @@ import { describe, it } from 'vitest';
 import { createTfjsOps, type TfjsOps } from '../src/index.js';
 import { hostReference as R } from '@sedseg/core/conformance';
 
-const wanted = (process.env['SEDSEG_TFJS_SPEED'] ?? '').split(',').filter(Boolean);
+const wanted = (process.env.SEDSEG_TFJS_SPEED ?? '').split(',').filter(Boolean);
 
 const CONFIGS = [
   { label: 'cpu', platform: 'cpu' as const, cpuKernels: true },

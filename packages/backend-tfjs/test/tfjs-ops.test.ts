@@ -8,7 +8,7 @@ import { hostReference as R } from '@sedseg/core/conformance';
 function expectClose(actual: Float32Array, expected: R.Host, tol = 1e-5): void {
   expect(actual.length).toBe(expected.data.length);
   const err = R.maxRelError(actual, expected.data);
-  if (process.env['SEDSEG_LOG_ERRORS']) console.log(`max relative error ${err.toExponential(2)} (tolerance ${tol})`);
+  if (process.env.SEDSEG_LOG_ERRORS) console.log(`max relative error ${err.toExponential(2)} (tolerance ${tol})`);
   expect(err, `max relative error ${err}`).toBeLessThanOrEqual(tol);
 }
 

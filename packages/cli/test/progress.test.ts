@@ -82,7 +82,7 @@ describe('progress line', () => {
     bar.report({ phase: 'decoder', done: 0, total: 100, detail: 'cost map' });
     c.advance(1000);
     bar.report({ phase: 'decoder', done: 48, total: 100, detail: 'layer 2 of 3' });
-    expect(term.last).toMatch(/^image 3\/10 · decoder layer 2 of 3 \[#+-+\]  48% · ETA \S+$/);
+    expect(term.last).toMatch(/^image 3\/10 · decoder layer 2 of 3 \[#+-+\] {2}48% · ETA \S+$/);
     const barText = /\[([#-]+)\]/.exec(term.last)![1]!;
     expect(barText.length).toBe(30);
     expect(barText.split('#').length - 1).toBe(Math.round(0.48 * 30));
@@ -174,7 +174,7 @@ describe('progress line', () => {
     bar.download('downloading sed-b', 0, 1000);
     c.advance(1000);
     bar.download('downloading sed-b', 250, 1000);
-    expect(term.last).toMatch(/^downloading sed-b \[#+-+\]  25% · 3\.0s left$/);
+    expect(term.last).toMatch(/^downloading sed-b \[#+-+\] {2}25% · 3\.0s left$/);
     const unknown = new FakeTerminal(true, 100);
     new ProgressBar(unknown, c.now).download('downloading sed-b', 250, 0);
     expect(unknown.last).toBe('downloading sed-b');

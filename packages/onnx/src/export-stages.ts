@@ -197,5 +197,5 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     }
     manifest.resolutions[String(r)] = { stages: entries };
   }
-  yield { path: 'manifest.json', bytes: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n') };
+  yield { path: 'manifest.json', bytes: new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`) };
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ortWeb from 'onnxruntime-web';
-import { classPrompts, combineClassEmbeddings, preprocessImage, SedModel } from '@sedseg/core';
+import { classPrompts, combineClassEmbeddings, preprocessImage, type SedModel } from '@sedseg/core';
 import { loadDefaultTokenizer, loadSedModel } from '@sedseg/core/node';
 import { createOrtOps, exportStageGraphs, type LazyTensor, type StageManifest } from '@sedseg/backend-ort';
 import { compareWithGolden, openCase, TINY_MODEL, type CaseName } from './helpers/golden.js';

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SedModel, type Ops, type RgbImage } from '@sedseg/core';
+import type { SedModel, Ops, RgbImage } from '@sedseg/core';
 import { loadSedModel } from '@sedseg/core/node';
-import { createTfjsOps } from '@sedseg/backend-tfjs';
+import type { createTfjsOps } from '@sedseg/backend-tfjs';
 import { BACKENDS } from './helpers/backends.js';
 import { compareLabels, openCase, TINY_CONFIG, TINY_MODEL, type GoldenCase } from './helpers/golden.js';
 

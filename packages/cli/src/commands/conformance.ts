@@ -4,7 +4,7 @@ import { SedsegError, type Device } from '@sedseg/core';
 import { runConformance, type ConformanceResult } from '@sedseg/core/conformance';
 import { referenceDirectory } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
-import { BACKEND_HELP, backendRequest } from '../backends.js';
+import { backendRequest } from '../backends.js';
 import { threadsOption } from '../threads-option.js';
 import { UsageError } from '../usage-error.js';
 import type { CommandIO } from '../command.js';

@@ -221,7 +221,7 @@ function truncate(s: string, max: number): string {
   const cs = [...s];
   if (cs.length <= max) return s;
   if (max <= 1) return '…'.slice(0, max);
-  return cs.slice(0, max - 1).join('').trimEnd() + '…';
+  return `${cs.slice(0, max - 1).join('').trimEnd()}…`;
 }
 
 const chars = (s: string): number => [...s].length;

@@ -418,7 +418,7 @@ function isCContiguous(shape: readonly number[], stride: readonly number[]): boo
  * float bit patterns, NaN payloads included, intact.
  */
 function gather(src: Uint8Array, dst: Uint8Array, elementBytes: number, shape: readonly number[], stride: readonly number[]): void {
-  const word = elementBytes >= 4 ? 4 : elementBytes;
+  const word = Math.min(elementBytes , 4);
   const words = elementBytes / word; // words per element
   const aligned = src.byteOffset % word === 0 ? src : src.slice();
   const make = (b: Uint8Array): Uint8Array | Uint16Array | Uint32Array =>

@@ -81,7 +81,7 @@ function fromConfirmLink(html: string, pageUrl: URL): URL | undefined {
   for (const m of html.matchAll(/\bhref\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)) {
     const href = decodeHTMLAttribute(m[1] ?? m[2] ?? '');
     const u = httpUrl(href, pageUrl);
-    if (u && u.searchParams.has('confirm')) return u;
+    if (u?.searchParams.has('confirm')) return u;
   }
   return undefined;
 }

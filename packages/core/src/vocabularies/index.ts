@@ -43,7 +43,7 @@ export const VOCABULARY_NAMES: readonly VocabularyName[] = Object.freeze(Object.
 
 /** True for a canonical vocabulary name (exactly as listed in {@link VOCABULARY_NAMES}). */
 export function isVocabularyName(name: string): name is VocabularyName {
-  return Object.prototype.hasOwnProperty.call(VOCABULARIES, name);
+  return  Object.hasOwn(VOCABULARIES, name);
 }
 
 /**
