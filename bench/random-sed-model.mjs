@@ -21,8 +21,26 @@ const COMMON = {
 
 /** Architectures of the released checkpoints (DESIGN.md §3). */
 export const ARCHITECTURES = {
-  B: { ...COMMON, image_depths: [3, 3, 27, 3], image_dims: [128, 256, 512, 1024], embed_dim: 640, image_proj: 'linear', text_width: 640, text_heads: 10, decoder_guidance_dims: [512, 256, 128] },
-  L: { ...COMMON, image_depths: [3, 3, 27, 3], image_dims: [192, 384, 768, 1536], embed_dim: 768, image_proj: 'mlp', text_width: 768, text_heads: 12, decoder_guidance_dims: [768, 384, 192] },
+  B: {
+    ...COMMON,
+    image_depths: [3, 3, 27, 3],
+    image_dims: [128, 256, 512, 1024],
+    embed_dim: 640,
+    image_proj: 'linear',
+    text_width: 640,
+    text_heads: 10,
+    decoder_guidance_dims: [512, 256, 128],
+  },
+  L: {
+    ...COMMON,
+    image_depths: [3, 3, 27, 3],
+    image_dims: [192, 384, 768, 1536],
+    embed_dim: 768,
+    image_proj: 'mlp',
+    text_width: 768,
+    text_heads: 12,
+    decoder_guidance_dims: [768, 384, 192],
+  },
 };
 
 /** Deterministic pseudo-random numbers (xorshift32), roughly N(0, 1) by summing uniforms. */
@@ -62,7 +80,11 @@ export async function randomSedModel(size, backend) {
   const arch = ARCHITECTURES[size];
   if (!arch) throw new Error(`unknown model size ${size} (B or L)`);
   const { loadDefaultTokenizer } = await import(new URL('../packages/core/dist/node.js', import.meta.url).href);
-  return core.SedModel.load(randomWeights(arch), { backend, tokenizer: await loadDefaultTokenizer(), config: { architecture: { text_heads: arch.text_heads, decoder_heads: 4, decoder_pooling: [2, 2] } } });
+  return core.SedModel.load(randomWeights(arch), {
+    backend,
+    tokenizer: await loadDefaultTokenizer(),
+    config: { architecture: { text_heads: arch.text_heads, decoder_heads: 4, decoder_pooling: [2, 2] } },
+  });
 }
 
 /** A random RGB image (the issue's 640×853). */

@@ -77,7 +77,11 @@ async function child(config) {
     const t0 = performance.now();
     const { features } = await model.encodeImage(image, R);
     const t1 = performance.now();
-    const out = await model.decode(features, text, T, { pooling: config.pooling, ...(topK !== undefined ? { topK } : {}), ...(config.classChunk ? { classChunk: config.classChunk } : {}) });
+    const out = await model.decode(features, text, T, {
+      pooling: config.pooling,
+      ...(topK !== undefined ? { topK } : {}),
+      ...(config.classChunk ? { classChunk: config.classChunk } : {}),
+    });
     const t2 = performance.now();
     model.disposeFeatures(features);
     const live = topK === undefined ? [T, T, T] : [out.valid0, out.valid1, out.valid2].map((v) => v.data.reduce((a, b) => a + b, 0));
@@ -86,10 +90,17 @@ async function child(config) {
   const stageNames = Object.keys(runs[0].stages);
   const live = runs[0].live;
   const stages = Object.fromEntries(stageNames.map((n) => [n, Math.round(median(runs.map((x) => x.stages[n])))]));
-  result.medianMs = { total: Math.round(median(runs.map((x) => x.total))), encoder: Math.round(median(runs.map((x) => x.encoder))), decoder: Math.round(median(runs.map((x) => x.decoder))) };
+  result.medianMs = {
+    total: Math.round(median(runs.map((x) => x.total))),
+    encoder: Math.round(median(runs.map((x) => x.encoder))),
+    decoder: Math.round(median(runs.map((x) => x.decoder))),
+  };
   result.stageMs = stages;
   result.classesPerLayer = live;
-  const layerMs = (i) => Object.entries(stages).filter(([n]) => n.startsWith(`decoderLayer${i}`)).reduce((a, [, ms]) => a + ms, 0);
+  const layerMs = (i) =>
+    Object.entries(stages)
+      .filter(([n]) => n.startsWith(`decoderLayer${i}`))
+      .reduce((a, [, ms]) => a + ms, 0);
   result.decoderMsPerLiveClass = [0, 1, 2].map((i) => +(layerMs(i) / live[i]).toFixed(2));
   result.runsMs = runs.map((x) => Math.round(x.total));
   result.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -113,7 +124,8 @@ if (!args.includes('--only-text')) {
     for (const resolution of list('resolution', '768').map(Number))
       for (const classes of list('classes', '150').map(Number))
         for (const pooling of list('pooling', '1').map(Number))
-          for (const path of list('path', 'full,k8')) configs.push({ model, resolution, classes, pooling, path, runs, threads, ...(opt('chunk') ? { classChunk: Number(opt('chunk')) } : {}) });
+          for (const path of list('path', 'full,k8'))
+            configs.push({ model, resolution, classes, pooling, path, runs, threads, ...(opt('chunk') ? { classChunk: Number(opt('chunk')) } : {}) });
 }
 
 const results = [];
@@ -141,5 +153,15 @@ const rows = results.map((r) =>
       ? `| SED-${r.model} | text tower | ${r.text.classes} classes | cold ${r.text.coldMsPerClass} ms/class, warm ${r.text.warmMsPerClass} ms/class | peak RSS ${r.peakRssMB} MB |`
       : `| SED-${r.model} | ${r.resolution} | ${r.classes} | ${r.pooling} | ${r.path} | ${(r.medianMs.total / 1000).toFixed(2)} s (${(r.medianMs.encoder / 1000).toFixed(2)} / ${(r.medianMs.decoder / 1000).toFixed(2)}) | ${r.classesPerLayer.join('/')} | ${r.decoderMsPerLiveClass.join(' / ')} | ${r.peakRssMB} MB |`,
 );
-process.stderr.write(['', '| model | R | T | pooling | path | median total (encoder / decoder) | classes per decoder layer | decoder ms per live class per layer | peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...rows, ''].join('\n'));
-process.stdout.write(`${JSON.stringify({ benchmark: 'sed-speed', backend: 'ort', threads, node: process.version, date: new Date().toISOString(), results }, null, 2)}\n`);
+process.stderr.write(
+  [
+    '',
+    '| model | R | T | pooling | path | median total (encoder / decoder) | classes per decoder layer | decoder ms per live class per layer | peak RSS |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n'),
+);
+process.stdout.write(
+  `${JSON.stringify({ benchmark: 'sed-speed', backend: 'ort', threads, node: process.version, date: new Date().toISOString(), results }, null, 2)}\n`,
+);

@@ -207,7 +207,7 @@ export class JsOps implements RequiredOps<JsTensor> {
     return unary(x, (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2)));
   }
   relu(x: JsTensor): JsTensor {
-    return unary(x, (v) => (Math.max(v , 0)));
+    return unary(x, (v) => Math.max(v, 0));
   }
   elu(x: JsTensor): JsTensor {
     return unary(x, (v) => (v > 0 ? v : Math.expm1(v)));
@@ -406,8 +406,10 @@ export class JsOps implements RequiredOps<JsTensor> {
     const groups = options?.groups ?? 1;
     const [batch, channels, h, wd] = rank4(x, 'conv2d', 'input');
     const [outC, groupC, kh, kw] = rank4(w, 'conv2d', 'weight');
-    if (!(stride >= 1 && pad >= 0 && groups >= 1) || [stride, pad, groups].some((v) => !Number.isInteger(v))) fail(`conv2d: bad options ${JSON.stringify(options)}`);
-    if (groupC * groups !== channels || outC % groups !== 0) fail(`conv2d: weight ${show(w.shape)} with ${groups} group(s) does not fit input ${show(x.shape)}`);
+    if (!(stride >= 1 && pad >= 0 && groups >= 1) || [stride, pad, groups].some((v) => !Number.isInteger(v)))
+      fail(`conv2d: bad options ${JSON.stringify(options)}`);
+    if (groupC * groups !== channels || outC % groups !== 0)
+      fail(`conv2d: weight ${show(w.shape)} with ${groups} group(s) does not fit input ${show(x.shape)}`);
     checkBias(b, outC, 'conv2d');
     const oh = Math.floor((h + 2 * pad - kh) / stride) + 1;
     const ow = Math.floor((wd + 2 * pad - kw) / stride) + 1;

@@ -51,13 +51,25 @@ function decodeRle(data: readonly number[], length: number): Int32Array {
 /** `sedseg segment` on case-01 with `--backend SPEC`, from the repository root. */
 function segment(backend: string, out: string): Promise<Run> {
   const args = [
-    CLI, 'segment', resolve(CASE, 'image.png'),
-    '--weights', resolve(TINY, 'model.pth'),
-    '--classes-file', resolve(CASE, 'classes.json'),
-    '--resolution', '256', '--pooling', '2', // case-01: R = 256, the config's decoder pooling [2, 2]
-    '--format', 'json', '--json', '--no-cache',
-    '--backend', backend,
-    '--out', join(work, out),
+    CLI,
+    'segment',
+    resolve(CASE, 'image.png'),
+    '--weights',
+    resolve(TINY, 'model.pth'),
+    '--classes-file',
+    resolve(CASE, 'classes.json'),
+    '--resolution',
+    '256',
+    '--pooling',
+    '2', // case-01: R = 256, the config's decoder pooling [2, 2]
+    '--format',
+    'json',
+    '--json',
+    '--no-cache',
+    '--backend',
+    backend,
+    '--out',
+    join(work, out),
   ];
   const t0 = performance.now();
   return new Promise((done, reject) => {
@@ -118,7 +130,9 @@ describe('sedseg segment --backend with this example', () => {
     expect(confident).toBe(0);
     // and the same map as ort, up to pixels whose top two classes are within float noise
     expect(differing(js.labels, ort.labels) / js.labels.length).toBeLessThanOrEqual(0.002);
-    console.log(`case-01, R = 256, 12 classes: js ${js.seconds.toFixed(1)} s (model ${(js.record as unknown as { timings_ms: { total: number } }).timings_ms.total.toFixed(0)} ms), ort ${ort.seconds.toFixed(1)} s (model ${(ort.record as unknown as { timings_ms: { total: number } }).timings_ms.total.toFixed(0)} ms), wall time per process`);
+    console.log(
+      `case-01, R = 256, 12 classes: js ${js.seconds.toFixed(1)} s (model ${(js.record as unknown as { timings_ms: { total: number } }).timings_ms.total.toFixed(0)} ms), ort ${ort.seconds.toFixed(1)} s (model ${(ort.record as unknown as { timings_ms: { total: number } }).timings_ms.total.toFixed(0)} ms), wall time per process`,
+    );
   });
 
   it('runs a plugin from outside the repository that imports the published packages by name and delegates to ort', async () => {

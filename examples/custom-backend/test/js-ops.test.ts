@@ -68,7 +68,11 @@ describe('js backend: elementwise', () => {
     const y = ops.add(a, b);
     expect(ops.shape(y)).toEqual([2, 4, 3]);
     const expected: number[] = [];
-    for (const ai of [[0, 1, 2], [10, 11, 12]]) for (const bj of [100, 200, 300, 400]) for (const v of ai) expected.push(v + bj);
+    for (const ai of [
+      [0, 1, 2],
+      [10, 11, 12],
+    ])
+      for (const bj of [100, 200, 300, 400]) for (const v of ai) expected.push(v + bj);
     expect(values(y)).toEqual(expected);
     expect(values(ops.mul(t([1, 2, 3, 4], [2, 2]), t([10], [1])))).toEqual([10, 20, 30, 40]);
     expect(values(ops.div(t([2], [1, 1]), t([1, 2, 4], [3])))).toEqual([2, 1, 0.5]);
@@ -118,7 +122,10 @@ describe('js backend: elementwise', () => {
 
   it('gelu is the exact (erf) form, relu and elu (α = 1)', () => {
     const x = [-6, -3, -1, -0.5, 0, 0.5, 1, 2, 3.7];
-    const exact = [-5.919525869479969e-9, -0.00404969409489031, -0.15865525393145707, -0.15426876936299344, 0, 0.34573123063700656, 0.8413447460685429, 1.9544997361036416, 3.699601140986134];
+    const exact = [
+      -5.919525869479969e-9, -0.00404969409489031, -0.15865525393145707, -0.15426876936299344, 0, 0.34573123063700656, 0.8413447460685429, 1.9544997361036416,
+      3.699601140986134,
+    ];
     expectClose(ops.gelu(t(x, [9])).data, exact, 1e-7);
     // the tanh approximation differs by ~1e-4 at -3 … the exact form must not
     expect(Math.abs(ops.gelu(t([-3], [1])).data[0]! - -0.00404969409489031)).toBeLessThan(1e-8);

@@ -50,13 +50,19 @@ describe.each(BACKENDS)('profiling backend around %s', (name, create) => {
       const report = ops.report();
       expect(report.backend).toBe(name);
       const stages = Object.keys(report.stages);
-      for (const prefix of ['imageEncoder', 'appearanceGuidance', 'decoderInput']) expect(stages.filter((s) => s.startsWith(prefix)), prefix).toHaveLength(1);
+      for (const prefix of ['imageEncoder', 'appearanceGuidance', 'decoderInput'])
+        expect(
+          stages.filter((s) => s.startsWith(prefix)),
+          prefix,
+        ).toHaveLength(1);
       // a decoder layer runs whole, or in class chunks (pool, attention, merge) when the backend
       // prefers chunks smaller than the class count (ort on a CPU)
       const chunked = (ops.preferredClassChunk ?? 16) < golden.classes.length;
       for (const layer of [0, 1, 2]) {
         const kinds = stages.filter((s) => s.startsWith(`decoderLayer${layer}`)).map((s) => s.replace(/\[.*$/, ''));
-        expect(kinds.sort(), `decoderLayer${layer}`).toEqual(chunked ? [`decoderLayer${layer}Attention`, `decoderLayer${layer}Merge`, `decoderLayer${layer}Pool`] : [`decoderLayer${layer}`]);
+        expect(kinds.sort(), `decoderLayer${layer}`).toEqual(
+          chunked ? [`decoderLayer${layer}Attention`, `decoderLayer${layer}Merge`, `decoderLayer${layer}Pool`] : [`decoderLayer${layer}`],
+        );
       }
       expect(report.stages.imageEncoder!.calls).toBe(1);
       expect(report.ops.read!.calls).toBeGreaterThan(0);

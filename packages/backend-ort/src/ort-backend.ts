@@ -9,11 +9,13 @@ import { createOrtOps, cudaInstalled, type OrtOpsOptions } from './ort-ops.js';
 function extrasOf(extra: Readonly<Record<string, unknown>> | undefined): Pick<OrtOpsOptions, 'memArena' | 'maxSessions'> {
   const out: Pick<OrtOpsOptions, 'memArena' | 'maxSessions'> = {};
   if (extra?.memArena !== undefined) {
-    if (typeof extra.memArena !== 'boolean') throw new SedsegError('E_ARGUMENT', `ort backend: option memArena must be true or false, got ${JSON.stringify(extra.memArena)}`);
+    if (typeof extra.memArena !== 'boolean')
+      throw new SedsegError('E_ARGUMENT', `ort backend: option memArena must be true or false, got ${JSON.stringify(extra.memArena)}`);
     out.memArena = extra.memArena;
   }
   if (extra?.maxSessions !== undefined) {
-    if (!Number.isInteger(extra.maxSessions) || (extra.maxSessions as number) < 1) throw new SedsegError('E_ARGUMENT', `ort backend: option maxSessions must be a positive integer, got ${JSON.stringify(extra.maxSessions)}`);
+    if (!Number.isInteger(extra.maxSessions) || (extra.maxSessions as number) < 1)
+      throw new SedsegError('E_ARGUMENT', `ort backend: option maxSessions must be a positive integer, got ${JSON.stringify(extra.maxSessions)}`);
     out.maxSessions = extra.maxSessions as number;
   }
   return out;

@@ -17,7 +17,11 @@ describe('ONNX model', () => {
     );
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
     for (const n of [1, 4]) {
-      const x = new ort.Tensor('float32', Float32Array.from({ length: 2 * n }, (_, i) => i), [n, 2]);
+      const x = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 2 * n }, (_, i) => i),
+        [n, 2],
+      );
       const { y } = await session.run({ x });
       expect([...(y!.data as Float32Array)]).toEqual(Array.from({ length: 2 * n }, (_, i) => 2 * i));
     }

@@ -22,7 +22,10 @@ describe('ort operators (eager reads compile small graphs)', () => {
     close(await ops.read(ops.mulScalar(ops.addScalar(a, 1), 2)), [4, 6, 8, 10, 12, 14]);
     const s = await ops.read(ops.softmax(a, -1));
     const e = [1, 2, 3].map(Math.exp);
-    close(s.subarray(0, 3), e.map((v) => v / (e[0]! + e[1]! + e[2]!)));
+    close(
+      s.subarray(0, 3),
+      e.map((v) => v / (e[0]! + e[1]! + e[2]!)),
+    );
     close(await ops.read(ops.gelu(ops.constant(Float32Array.of(-1, 0, 1), [3]))), [-0.15865526, 0, 0.8413447]);
   });
 
@@ -91,14 +94,20 @@ describe('ort stages', () => {
   it('compiles once and serves every class count', async () => {
     const before = ops.sessionCount;
     for (const t of [1, 3, 5]) {
-      const x = ops.constant(Float32Array.from({ length: 2 * t }, (_, i) => i), [t, 2]);
+      const x = ops.constant(
+        Float32Array.from({ length: 2 * t }, (_, i) => i),
+        [t, 2],
+      );
       const out = await runStage(ops, stage, { x });
       const y = await ops.read(out.y!);
       const expected: number[] = [];
-      for (let r = 0; r < t; r++) for (let o = 0; o < 3; o++) expected.push((2 * r) * (o * 2 + 1) + (2 * r + 1) * (o * 2 + 2));
+      for (let r = 0; r < t; r++) for (let o = 0; o < 3; o++) expected.push(2 * r * (o * 2 + 1) + (2 * r + 1) * (o * 2 + 2));
       close(y, expected);
       const mean = await ops.read(out.mean!);
-      close(mean, [0, 1, 2].map((o) => expected.filter((_, i) => i % 3 === o).reduce((a, b) => a + b, 0) / t));
+      close(
+        mean,
+        [0, 1, 2].map((o) => expected.filter((_, i) => i % 3 === o).reduce((a, b) => a + b, 0) / t),
+      );
     }
     expect(ops.sessionCount - before).toBe(1);
   });
@@ -116,7 +125,17 @@ describe('ort stages', () => {
   });
 
   it('refuses inputs with different class counts', async () => {
-    const two: Stage<LazyTensor> = { name: 'two', inputs: [{ name: 'a', classAxis: 0 }, { name: 'b', classAxis: 0 }], outputs: ['s'], run: (o, i) => ({ s: o.add(i.a!, i.b!) }) };
-    await expect(runStage(ops, two, { a: ops.constant(new Float32Array(2), [2, 1]), b: ops.constant(new Float32Array(3), [3, 1]) })).rejects.toThrow(/inputs hold 2 and 3 classes/);
+    const two: Stage<LazyTensor> = {
+      name: 'two',
+      inputs: [
+        { name: 'a', classAxis: 0 },
+        { name: 'b', classAxis: 0 },
+      ],
+      outputs: ['s'],
+      run: (o, i) => ({ s: o.add(i.a!, i.b!) }),
+    };
+    await expect(runStage(ops, two, { a: ops.constant(new Float32Array(2), [2, 1]), b: ops.constant(new Float32Array(3), [3, 1]) })).rejects.toThrow(
+      /inputs hold 2 and 3 classes/,
+    );
   });
 });

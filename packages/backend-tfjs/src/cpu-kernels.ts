@@ -118,7 +118,13 @@ function forEachRun(walk: Walk, inner: (o: number, offs: number[]) => void): voi
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
 /** Elementwise `a op b` with NumPy broadcasting. */
-export function binary(op: BinaryOp, a: Data, aShape: readonly number[], b: Data, bShape: readonly number[]): {
+export function binary(
+  op: BinaryOp,
+  a: Data,
+  aShape: readonly number[],
+  b: Data,
+  bShape: readonly number[],
+): {
   values: Data;
   shape: number[];
 } {
@@ -135,18 +141,7 @@ export function binary(op: BinaryOp, a: Data, aShape: readonly number[], b: Data
   return { values: out, shape };
 }
 
-function binaryRun(
-  op: BinaryOp,
-  out: Data,
-  o: number,
-  L: number,
-  a: Data,
-  ao: number,
-  ia: number,
-  b: Data,
-  bo: number,
-  ib: number,
-): void {
+function binaryRun(op: BinaryOp, out: Data, o: number, L: number, a: Data, ao: number, ia: number, b: Data, bo: number, ib: number): void {
   const end = o + L;
   if (ia !== 0 && ib !== 0) {
     const da = ao - o;
@@ -325,12 +320,9 @@ export function gather(x: Data, shape: readonly number[], indices: Int32Array, a
  */
 export const ERF_CLAMP = 4;
 export const ERF_P = [
-  -2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4,
-  -2.95459980854025e-3, -1.60960333262415e-2,
+  -2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2,
 ] as const;
-export const ERF_Q = [
-  -1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2,
-] as const;
+export const ERF_Q = [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2] as const;
 
 /** erf in float64 arithmetic with the rational approximation above. */
 export function erf(v: number): number {
@@ -494,18 +486,7 @@ export function depthwiseConv2d(
  * element at input column ox − pad + kx), stride 1. Inside [inLo, inHi) all taps are valid and
  * four outputs share a sliding window of loads.
  */
-function depthwiseRow(
-  acc: Float64Array,
-  x: Data,
-  base: number,
-  w: Data,
-  wo: number,
-  kw: number,
-  W: number,
-  pad: number,
-  inLo: number,
-  inHi: number,
-): void {
+function depthwiseRow(acc: Float64Array, x: Data, base: number, w: Data, wo: number, kw: number, W: number, pad: number, inLo: number, inHi: number): void {
   const edge = (ox: number): void => {
     let s = 0;
     for (let kx = 0; kx < kw; kx++) {
@@ -612,10 +593,22 @@ export function gemmNT(
       const b1 = b0 + K;
       const b2 = b1 + K;
       const b3 = b2 + K;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let k = 0; k < K; k++) {
         const x0 = A[a0 + k]!;
         const x1 = A[a1 + k]!;
@@ -625,23 +618,47 @@ export function gemmNT(
         const y1 = B[b1 + k]!;
         const y2 = B[b2 + k]!;
         const y3 = B[b3 + k]!;
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
       }
       const q0 = cb(j);
       const q1 = cb(j + 1);
       const q2 = cb(j + 2);
       const q3 = cb(j + 3);
       let o = cOff + i * ldc + j;
-      C[o] = c00 + r0 + q0; C[o + 1] = c01 + r0 + q1; C[o + 2] = c02 + r0 + q2; C[o + 3] = c03 + r0 + q3;
+      C[o] = c00 + r0 + q0;
+      C[o + 1] = c01 + r0 + q1;
+      C[o + 2] = c02 + r0 + q2;
+      C[o + 3] = c03 + r0 + q3;
       o += ldc;
-      C[o] = c10 + r1 + q0; C[o + 1] = c11 + r1 + q1; C[o + 2] = c12 + r1 + q2; C[o + 3] = c13 + r1 + q3;
+      C[o] = c10 + r1 + q0;
+      C[o + 1] = c11 + r1 + q1;
+      C[o + 2] = c12 + r1 + q2;
+      C[o + 3] = c13 + r1 + q3;
       o += ldc;
-      C[o] = c20 + r2 + q0; C[o + 1] = c21 + r2 + q1; C[o + 2] = c22 + r2 + q2; C[o + 3] = c23 + r2 + q3;
+      C[o] = c20 + r2 + q0;
+      C[o + 1] = c21 + r2 + q1;
+      C[o + 2] = c22 + r2 + q2;
+      C[o + 3] = c23 + r2 + q3;
       o += ldc;
-      C[o] = c30 + r3 + q0; C[o + 1] = c31 + r3 + q1; C[o + 2] = c32 + r3 + q2; C[o + 3] = c33 + r3 + q3;
+      C[o] = c30 + r3 + q0;
+      C[o + 1] = c31 + r3 + q1;
+      C[o + 2] = c32 + r3 + q2;
+      C[o + 3] = c33 + r3 + q3;
     }
     for (let j = N4; j < N; j++) {
       const b0 = bOff + j * K;

@@ -137,11 +137,9 @@ async function importOptional(platform: ResolvedTfjsPlatform): Promise<unknown> 
     return await import(/* @vite-ignore */ /* webpackIgnore: true */ pkg);
   } catch (e) {
     if (isModuleNotFound(e, pkg)) throw notInstalled(platform, pkg, e);
-    throw new SedsegError(
-      'E_ARGUMENT',
-      `tfjs platform '${platform}': ${pkg} is installed but failed to load: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
+    throw new SedsegError('E_ARGUMENT', `tfjs platform '${platform}': ${pkg} is installed but failed to load: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
 }
 

@@ -14,7 +14,8 @@ const PLATFORM_OF_DEVICE: Readonly<Record<'cuda' | 'wasm', TfjsPlatform>> = { cu
 function extrasOf(extra: Readonly<Record<string, unknown>> | undefined): Pick<TfjsOpsOptions, 'cpuKernels' | 'wasmPaths'> {
   const out: Pick<TfjsOpsOptions, 'cpuKernels' | 'wasmPaths'> = {};
   if (extra?.cpuKernels !== undefined) {
-    if (typeof extra.cpuKernels !== 'boolean') throw new SedsegError('E_ARGUMENT', `tfjs backend: option cpuKernels must be true or false, got ${JSON.stringify(extra.cpuKernels)}`);
+    if (typeof extra.cpuKernels !== 'boolean')
+      throw new SedsegError('E_ARGUMENT', `tfjs backend: option cpuKernels must be true or false, got ${JSON.stringify(extra.cpuKernels)}`);
     out.cpuKernels = extra.cpuKernels;
   }
   if (extra?.wasmPaths !== undefined) {
@@ -26,7 +27,8 @@ function extrasOf(extra: Readonly<Record<string, unknown>> | undefined): Pick<Tf
 
 async function createOn(options: BackendOptions) {
   const extras = extrasOf(options.extra);
-  const platforms: TfjsPlatform[] = options.device === 'cpu' ? ((await platformInstalled('node')) ? ['node', 'cpu'] : ['cpu']) : [PLATFORM_OF_DEVICE[options.device as 'cuda' | 'wasm']];
+  const platforms: TfjsPlatform[] =
+    options.device === 'cpu' ? ((await platformInstalled('node')) ? ['node', 'cpu'] : ['cpu']) : [PLATFORM_OF_DEVICE[options.device as 'cuda' | 'wasm']];
   let last: unknown;
   for (const platform of platforms) {
     try {
@@ -49,7 +51,9 @@ async function unavailableReason(device: Device): Promise<string | undefined> {
   if (device === 'cpu') return undefined;
   const platform = PLATFORM_OF_DEVICE[device as 'cuda' | 'wasm'];
   if (platform === undefined) return `tfjs has no ${device} device`;
-  return (await platformInstalled(platform as 'node-gpu' | 'wasm')) === false ? `${TFJS_PLATFORM_PACKAGES[platform as 'node-gpu' | 'wasm']} is not installed` : undefined;
+  return (await platformInstalled(platform as 'node-gpu' | 'wasm')) === false
+    ? `${TFJS_PLATFORM_PACKAGES[platform as 'node-gpu' | 'wasm']} is not installed`
+    : undefined;
 }
 
 export const tfjsBackend: BackendDefinition = {

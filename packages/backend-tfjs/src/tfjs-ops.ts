@@ -10,25 +10,10 @@
  * faster than the stock tfjs cpu kernels; while tfjs records gradients (and on every other
  * backend) only tfjs ops are used, so autodiff works.
  */
-import {
-  SedsegError,
-  normalizeAxis,
-  resizeBilinearPlanes,
-  type Conv2dOptions,
-  type MatmulOptions,
-  type Ops,
-  type Shape,
-} from '@sedseg/core';
+import { SedsegError, normalizeAxis, resizeBilinearPlanes, type Conv2dOptions, type MatmulOptions, type Ops, type Shape } from '@sedseg/core';
 import type { Tensor, Tensor4D, TensorContainer } from '@tensorflow/tfjs-core';
 import * as K from './cpu-kernels.js';
-import {
-  loadTfjs,
-  type LoadedTfjs,
-  type LoadTfjsOptions,
-  type ResolvedTfjsPlatform,
-  type TfjsNamespace,
-  type TfjsPlatform,
-} from './platform.js';
+import { loadTfjs, type LoadedTfjs, type LoadTfjsOptions, type ResolvedTfjsPlatform, type TfjsNamespace, type TfjsPlatform } from './platform.js';
 
 export interface TfjsOpsOptions extends LoadTfjsOptions {
   /** tfjs platform (default 'auto': tfjs-node-gpu, then tfjs-node, then the pure-JS cpu backend). */
@@ -107,7 +92,11 @@ export class TfjsOps implements Ops<Tensor> {
   }
 
   private tp(x: Tensor, perm: readonly number[]): Tensor {
-    if (this.fast(x)) return this.make(K.transpose(this.host(x), x.shape, perm), perm.map((p) => x.shape[p]!));
+    if (this.fast(x))
+      return this.make(
+        K.transpose(this.host(x), x.shape, perm),
+        perm.map((p) => x.shape[p]!),
+      );
     return this.tf.transpose(x, [...perm]);
   }
 
@@ -236,15 +225,11 @@ export class TfjsOps implements Ops<Tensor> {
   }
 
   mulScalar(x: Tensor, s: number): Tensor {
-    return this.run(() =>
-      this.fast(x) ? this.make(K.binaryScalar('mul', this.host(x), s), x.shape) : this.tf.mul(x, this.tf.scalar(s)),
-    );
+    return this.run(() => (this.fast(x) ? this.make(K.binaryScalar('mul', this.host(x), s), x.shape) : this.tf.mul(x, this.tf.scalar(s))));
   }
 
   addScalar(x: Tensor, s: number): Tensor {
-    return this.run(() =>
-      this.fast(x) ? this.make(K.binaryScalar('add', this.host(x), s), x.shape) : this.tf.add(x, this.tf.scalar(s)),
-    );
+    return this.run(() => (this.fast(x) ? this.make(K.binaryScalar('add', this.host(x), s), x.shape) : this.tf.add(x, this.tf.scalar(s))));
   }
 
   sqrt(x: Tensor): Tensor {
@@ -310,9 +295,7 @@ export class TfjsOps implements Ops<Tensor> {
     if (b === null || b.length !== target.length || b.some((d, i) => d !== target[i])) {
       throw arg(`broadcastTo: ${fmt(x.shape)} does not broadcast to ${fmt(target)}`);
     }
-    return this.run(() =>
-      this.fast(x) ? this.make(K.broadcastTo(this.host(x), x.shape, target), target) : this.tf.broadcastTo(x, target),
-    );
+    return this.run(() => (this.fast(x) ? this.make(K.broadcastTo(this.host(x), x.shape, target), target) : this.tf.broadcastTo(x, target)));
   }
 
   gather(x: Tensor, indices: Int32Array, axis: number): Tensor {
@@ -343,8 +326,17 @@ export class TfjsOps implements Ops<Tensor> {
       if (!this.fast(x) || trailing) return tf.sum(x, ax, keepDims);
       // move the reduced axes last with a fast transpose (tfjs cpu would transpose slowly)
       const rest = [...Array(r).keys()].filter((a) => !ax.includes(a));
-      const s = tf.sum(this.tp(x, [...rest, ...ax]), ax.map((_, i) => rest.length + i), false);
-      return keepDims ? tf.reshape(s, x.shape.map((d, i) => (ax.includes(i) ? 1 : d))) : s;
+      const s = tf.sum(
+        this.tp(x, [...rest, ...ax]),
+        ax.map((_, i) => rest.length + i),
+        false,
+      );
+      return keepDims
+        ? tf.reshape(
+            s,
+            x.shape.map((d, i) => (ax.includes(i) ? 1 : d)),
+          )
+        : s;
     });
   }
 
@@ -561,9 +553,7 @@ export class TfjsOps implements Ops<Tensor> {
         const og = O / groups;
         const xg = tf.split(x4, groups, 3);
         const ys = xg.map((xi, g) => {
-          const filter = this.cached(w, `hwio/${groups}:${g}`, () =>
-            this.tp(tf.slice(w, [g * og, 0, 0, 0], [og, Cg, kh, kw]), [2, 3, 1, 0]),
-          );
+          const filter = this.cached(w, `hwio/${groups}:${g}`, () => this.tp(tf.slice(w, [g * og, 0, 0, 0], [og, Cg, kh, kw]), [2, 3, 1, 0]));
           return tf.fused.conv2d({ x: xi as Tensor4D, filter: filter as Tensor4D, strides: stride, pad: p });
         });
         y = tf.concat(ys, 3);
@@ -593,20 +583,17 @@ export class TfjsOps implements Ops<Tensor> {
         const ym =
           this.backend === 'wasm'
             ? tf.matMul(xm, wm)
-            : this.matmulNT(xm, this.cached(w, 'ct:(okk)c', () => this.tp(wm, [1, 0])));
+            : this.matmulNT(
+                xm,
+                this.cached(w, 'ct:(okk)c', () => this.tp(wm, [1, 0])),
+              );
         const y6 = this.tp(tf.reshape(ym, [N, H, W, O, kh, kw]), [0, 3, 1, 4, 2, 5]);
         y = tf.reshape(y6, [N, O, OH, OW]);
         if (b !== undefined) y = this.binaryInScope('add', y, tf.reshape(b, [1, O, 1, 1]));
         return y;
       }
       const filter = this.cached(w, 'ct:hwoi', () => this.tp(w, [2, 3, 1, 0]));
-      y = tf.conv2dTranspose(
-        xs as Tensor4D,
-        filter as Tensor4D,
-        [N, OH, OW, O],
-        stride,
-        'valid',
-      );
+      y = tf.conv2dTranspose(xs as Tensor4D, filter as Tensor4D, [N, OH, OW, O], stride, 'valid');
       if (b !== undefined) y = tf.add(y, tf.reshape(b, [O]));
       return this.toNCHW(y);
     });

@@ -39,7 +39,21 @@ export async function make(): Promise<TfjsOps> {
 }`,
     );
     const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
-    const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--types', 'node', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', 'types.ts'];
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      'false',
+      '--types',
+      'node',
+      '--module',
+      'node16',
+      '--moduleResolution',
+      'node16',
+      '--target',
+      'es2022',
+      'types.ts',
+    ];
     const out = spawnSync(process.execPath, [tsc, ...args], { cwd: work, encoding: 'utf8' });
     expect(out.stdout + out.stderr).toBe('');
     expect(out.status).toBe(0);

@@ -60,7 +60,13 @@ describe.each(CONFIGS)('speed on $label', (config) => {
       const ct = c([160, 64, 2, 2]);
       await time('convTranspose 2x2 s2 160->64 on [60,160,24,24]', () => ops.convTranspose2d(x, ct, c([64]), 2));
       await time('groupNorm 10 groups on [60,160,24,24]', () => ops.groupNorm(x, 10, c([160]), c([160]), 1e-5));
-      await time('gather 30 of 60 classes [60,160,24,24]', () => ops.gather(x, Int32Array.from({ length: 30 }, (_, i) => 2 * i), 0));
+      await time('gather 30 of 60 classes [60,160,24,24]', () =>
+        ops.gather(
+          x,
+          Int32Array.from({ length: 30 }, (_, i) => 2 * i),
+          0,
+        ),
+      );
       await time('avgPool 2 on [60,160,24,24]', () => ops.avgPool2d(x, 2));
       ops.dispose([x, w, ct]);
     }

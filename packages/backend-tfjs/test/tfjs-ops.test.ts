@@ -64,33 +64,69 @@ describe.each(CONFIGS)('TfjsOps on $label', (config) => {
 
   it('elementwise binary ops broadcast like NumPy', async () => {
     const pairs: [number[], number[]][] = [
-      [[2, 3, 4, 5], [2, 3, 4, 5]],
-      [[2, 3, 4, 5], [1, 3, 1, 1]],
-      [[2, 3, 4, 5], [1, 3, 1, 5]],
-      [[3, 1], [2, 1, 4]],
+      [
+        [2, 3, 4, 5],
+        [2, 3, 4, 5],
+      ],
+      [
+        [2, 3, 4, 5],
+        [1, 3, 1, 1],
+      ],
+      [
+        [2, 3, 4, 5],
+        [1, 3, 1, 5],
+      ],
+      [
+        [3, 1],
+        [2, 1, 4],
+      ],
       [[4], [3, 4]],
-      [[2, 1, 6], [2, 5, 1]],
+      [
+        [2, 1, 6],
+        [2, 5, 1],
+      ],
       [[2, 3], []],
       [[], [3, 2]],
     ];
     for (const [sa, sb] of pairs) {
       const a = rand(sa);
       const b = rand(sb, 0.5, 2);
-      await check(() => ops.add(t(a), t(b)), R.binary(a, b, (p, q) => p + q));
-      await check(() => ops.mul(t(a), t(b)), R.binary(a, b, (p, q) => p * q));
-      await check(() => ops.div(t(a), t(b)), R.binary(a, b, (p, q) => p / q));
+      await check(
+        () => ops.add(t(a), t(b)),
+        R.binary(a, b, (p, q) => p + q),
+      );
+      await check(
+        () => ops.mul(t(a), t(b)),
+        R.binary(a, b, (p, q) => p * q),
+      );
+      await check(
+        () => ops.div(t(a), t(b)),
+        R.binary(a, b, (p, q) => p / q),
+      );
     }
     expect(() => ops.add(t(rand([2, 3])), t(rand([4])))).toThrow(/do not broadcast/);
   });
 
   it('scalar and unary ops', async () => {
     const x = rand([3, 4, 5], -4, 4);
-    await check(() => ops.mulScalar(t(x), 0.3), R.unary(x, (v) => v * Math.fround(0.3)));
-    await check(() => ops.addScalar(t(x), -1.7), R.unary(x, (v) => v + Math.fround(-1.7)));
+    await check(
+      () => ops.mulScalar(t(x), 0.3),
+      R.unary(x, (v) => v * Math.fround(0.3)),
+    );
+    await check(
+      () => ops.addScalar(t(x), -1.7),
+      R.unary(x, (v) => v + Math.fround(-1.7)),
+    );
     const p = rand([3, 4, 5], 0, 9);
     await check(() => ops.sqrt(t(p)), R.unary(p, Math.sqrt));
-    await check(() => ops.relu(t(x)), R.unary(x, (v) => Math.max(0, v)));
-    await check(() => ops.elu(t(x)), R.unary(x, (v) => (v > 0 ? v : Math.expm1(v))));
+    await check(
+      () => ops.relu(t(x)),
+      R.unary(x, (v) => Math.max(0, v)),
+    );
+    await check(
+      () => ops.elu(t(x)),
+      R.unary(x, (v) => (v > 0 ? v : Math.expm1(v))),
+    );
     await check(() => ops.gelu(t(x)), R.unary(x, R.gelu64));
   });
 
@@ -309,13 +345,34 @@ describe.each(CONFIGS)('TfjsOps on $label', (config) => {
 
   it('resizeBilinear matches PyTorch rules (align_corners false/true, up/down, non-square)', async () => {
     const cases: [number[], [number, number]][] = [
-      [[2, 3, 6, 8], [12, 16]],
-      [[1, 2, 6, 8], [17, 5]],
-      [[1, 2, 24, 20], [7, 9]],
-      [[3, 5, 4], [8, 4]],
-      [[1, 1, 5, 7], [1, 1]],
-      [[1, 2, 7, 5], [7, 5]],
-      [[1, 1, 3, 3], [768, 768]],
+      [
+        [2, 3, 6, 8],
+        [12, 16],
+      ],
+      [
+        [1, 2, 6, 8],
+        [17, 5],
+      ],
+      [
+        [1, 2, 24, 20],
+        [7, 9],
+      ],
+      [
+        [3, 5, 4],
+        [8, 4],
+      ],
+      [
+        [1, 1, 5, 7],
+        [1, 1],
+      ],
+      [
+        [1, 2, 7, 5],
+        [7, 5],
+      ],
+      [
+        [1, 1, 3, 3],
+        [768, 768],
+      ],
     ];
     for (const [shape, size] of cases) {
       const x = rand(shape, -3, 3);
@@ -380,4 +437,3 @@ describe.each(CONFIGS)('TfjsOps on $label', (config) => {
     ops.dispose(x);
   });
 });
-

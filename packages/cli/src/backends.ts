@@ -58,9 +58,13 @@ async function loadBackendModule(specifier: string, shown: string): Promise<Back
   }
   const added = listBackends().filter((d) => !before.has(d.name));
   if (added.length === 1) return added[0]!;
-  if (added.length > 1) throw new SedsegError('E_BACKEND', `${shown} registered ${added.length} backends (${added.map((d) => d.name).join(', ')}); choose one with --backend NAME`);
+  if (added.length > 1)
+    throw new SedsegError('E_BACKEND', `${shown} registered ${added.length} backends (${added.map((d) => d.name).join(', ')}); choose one with --backend NAME`);
   const registered = candidate === undefined ? undefined : 'its default export is not a backend definition';
-  throw new SedsegError('E_BACKEND', `${shown} is not a sedseg backend: ${registered ?? 'it has no default export and registered no backend'} (see "Writing a backend" in @sedseg/core's README)`);
+  throw new SedsegError(
+    'E_BACKEND',
+    `${shown} is not a sedseg backend: ${registered ?? 'it has no default export and registered no backend'} (see "Writing a backend" in @sedseg/core's README)`,
+  );
 }
 
 /** Resolves a package name from the current folder first (a user's own install), then from the CLI. */
@@ -115,7 +119,9 @@ export async function backendDefinition(spec: string | undefined, cwd = process.
   }
   const url = resolvePackage(spec, cwd);
   if (url === undefined) {
-    throw new UnknownBackendError(`unknown backend "${spec}": not a built-in (${Object.keys(BUILTIN_BACKENDS).join(', ')}), not an installed package, not a file path (start paths with ./ or /)`);
+    throw new UnknownBackendError(
+      `unknown backend "${spec}": not a built-in (${Object.keys(BUILTIN_BACKENDS).join(', ')}), not an installed package, not a file path (start paths with ./ or /)`,
+    );
   }
   return loadBackendModule(url, spec);
 }

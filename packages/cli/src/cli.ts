@@ -20,7 +20,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },
   dump: { run: dumpCommand, summary: 'write every intermediate tensor of one run (for parity checks)' },
   backends: { run: backendsCommand, summary: 'list the backends and devices that run on this machine' },
-  conformance: { run: async (argv, io) => (await import('./commands/conformance.js')).conformanceCommand(argv, io), summary: 'check a backend: every operator against exact references, and the golden cases' },
+  conformance: {
+    run: async (argv, io) => (await import('./commands/conformance.js')).conformanceCommand(argv, io),
+    summary: 'check a backend: every operator against exact references, and the golden cases',
+  },
 };
 
 const HELP = `Usage: sedseg <command> [options]

@@ -25,6 +25,13 @@ export function table(rows: string[][], indent = '  '): string {
     });
   }
   return rows
-    .map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd())
+    .map(
+      (r) =>
+        indent +
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2)))
+          .join('')
+          .trimEnd(),
+    )
     .join('\n');
 }

@@ -89,7 +89,10 @@ export async function expandImageInputs(args: readonly string[]): Promise<{ file
       info = await stat(arg);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      problems.push({ input: arg, message: `${arg}: cannot open (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message})` });
+      problems.push({
+        input: arg,
+        message: `${arg}: cannot open (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message})`,
+      });
       continue;
     }
     if (info.isDirectory()) {

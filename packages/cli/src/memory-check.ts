@@ -6,7 +6,14 @@
  * killed; a one-line refusal with the estimate and what lowers it is better.
  */
 import { totalmem } from 'node:os';
-import { architectureFromWeights, DEFAULT_CLASS_CHUNK, estimateSegmentMemory, SedsegError, type SedArchitecture, type SegmentMemoryEstimate } from '@sedseg/core';
+import {
+  architectureFromWeights,
+  DEFAULT_CLASS_CHUNK,
+  estimateSegmentMemory,
+  SedsegError,
+  type SedArchitecture,
+  type SegmentMemoryEstimate,
+} from '@sedseg/core';
 import { findConfig, openWeightsFile } from '@sedseg/core/node';
 import { UsageError } from './usage-error.js';
 
@@ -53,9 +60,14 @@ export async function checkSegmentMemory(request: MemoryCheckRequest, limit: { b
   });
   if (estimate.bytes > limit.bytes) {
     const what = `R=${request.resolution}, ${request.classes} class${request.classes === 1 ? '' : 'es'}, pooling ${request.pooling}`;
-    const limitText = limit.given ? `the --max-memory of ${gib(limit.bytes)}` : `the ${gib(limit.bytes)} of memory of this machine (--max-memory raises the limit)`;
+    const limitText = limit.given
+      ? `the --max-memory of ${gib(limit.bytes)}`
+      : `the ${gib(limit.bytes)} of memory of this machine (--max-memory raises the limit)`;
     const lower = [request.pooling === 1 ? '--pooling 2' : undefined, 'a lower --resolution', 'fewer classes'].filter(Boolean).join(', ');
-    throw new SedsegError('E_ARGUMENT', `this run (${what}) needs about ${gib(estimate.bytes)} (estimated peak, in the ${estimate.phase}), more than ${limitText}; try ${lower}`);
+    throw new SedsegError(
+      'E_ARGUMENT',
+      `this run (${what}) needs about ${gib(estimate.bytes)} (estimated peak, in the ${estimate.phase}), more than ${limitText}; try ${lower}`,
+    );
   }
   return estimate;
 }

@@ -67,7 +67,10 @@ export function outputNames(files: readonly string[]): string[] {
     const key = names[i]!.toLowerCase();
     const other = byName.get(key);
     if (other !== undefined) {
-      throw new SedsegError('E_ARGUMENT', `${files[other]} and ${files[i]} would write the same outputs (${names[i]}.*): segment them into different --out folders`);
+      throw new SedsegError(
+        'E_ARGUMENT',
+        `${files[other]} and ${files[i]} would write the same outputs (${names[i]}.*): segment them into different --out folders`,
+      );
     }
     byName.set(key, i);
   }

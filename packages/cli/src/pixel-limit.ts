@@ -16,7 +16,8 @@ export function maxPixelsOption(text: string | undefined, command: string): numb
   if (text === undefined) return DEFAULT_MAX_PIXELS;
   const m = /^(\d+)([mM]?)$/.exec(text.trim());
   const n = m ? Number(m[1]) * (m[2] ? 1_000_000 : 1) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--max-pixels must be a positive number of pixels (e.g. 250000000 or 250M), got "${text}"`, command);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--max-pixels must be a positive number of pixels (e.g. 250000000 or 250M), got "${text}"`, command);
   if (n > HARD_MAX_PIXELS) throw new UsageError(`--max-pixels must be at most ${HARD_MAX_PIXELS / 1e6}M, got ${formatMegapixels(n)}`, command);
   return n;
 }

@@ -19,8 +19,14 @@ export function resolutionOptions(resolutionText: string | undefined, maxText: s
   const resolution = resolutionText === undefined ? DEFAULT_RESOLUTION : positiveInt(resolutionText, '--resolution', command);
   if (resolution % 32 !== 0) throw new UsageError(`--resolution must be a multiple of 32, got ${resolution}`, command);
   if (resolution > max) {
-    const raise = max < HARD_MAX_RESOLUTION ? `; --max-resolution ${Math.min(HARD_MAX_RESOLUTION, Math.ceil(resolution / 32) * 32)} raises the limit if you have the memory` : '';
-    throw new UsageError(`--resolution ${resolution} is above the limit of ${max} (memory grows with its square${resolution > HARD_MAX_RESOLUTION ? `, and ${HARD_MAX_RESOLUTION} is the most possible` : raise})`, command);
+    const raise =
+      max < HARD_MAX_RESOLUTION
+        ? `; --max-resolution ${Math.min(HARD_MAX_RESOLUTION, Math.ceil(resolution / 32) * 32)} raises the limit if you have the memory`
+        : '';
+    throw new UsageError(
+      `--resolution ${resolution} is above the limit of ${max} (memory grows with its square${resolution > HARD_MAX_RESOLUTION ? `, and ${HARD_MAX_RESOLUTION} is the most possible` : raise})`,
+      command,
+    );
   }
   return resolution;
 }

@@ -38,7 +38,12 @@ const URL_SPEC = /^[a-z][a-z0-9+.-]*:\/\//i;
  * Resolves a weights spec, downloading it if needed; `undefined` means the default model (said in
  * one line). A local file is checked to be a regular file that looks like a checkpoint.
  */
-export async function resolveWeightsArg(spec: string | undefined, command: string, io: CommandIO, options: WeightsArgOptions = {}): Promise<ResolvedWeightsArg> {
+export async function resolveWeightsArg(
+  spec: string | undefined,
+  command: string,
+  io: CommandIO,
+  options: WeightsArgOptions = {},
+): Promise<ResolvedWeightsArg> {
   const notice = (event: string, text: string, fields: Record<string, unknown> = {}): void => {
     options.bar?.clear();
     if (options.json) io.out(JSON.stringify({ event, message: text, ...fields }));
@@ -60,7 +65,10 @@ export async function resolveWeightsArg(spec: string | undefined, command: strin
       announced = true;
       started = performance.now();
       const size = e.total !== undefined ? ` (${(e.total / MB).toFixed(0)} MB)` : '';
-      notice('download', `downloading ${given}${size} from ${e.url} into the cache (${defaultCacheDir()}); resumable if interrupted`, { url: e.url, bytes: e.total ?? null });
+      notice('download', `downloading ${given}${size} from ${e.url} into the cache (${defaultCacheDir()}); resumable if interrupted`, {
+        url: e.url,
+        bytes: e.total ?? null,
+      });
     }
     options.bar?.download(`downloading ${given}`, e.done, e.total ?? 0);
   };

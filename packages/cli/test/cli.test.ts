@@ -55,9 +55,7 @@ describe('sedseg info', () => {
     expect(info.check).toEqual({ ok: true, missing: [], unexpected: [], misShaped: [] });
     const keys: Record<string, { shape: number[]; dtype: string }> = JSON.parse(readFileSync(resolve(REFERENCE_DIR, 'tiny/keys.json'), 'utf8'));
     expect(info.keys).toEqual(Object.entries(keys).map(([name, v]) => ({ name, shape: v.shape, dtype: v.dtype })));
-    expect(info.parameters.total).toBe(
-      Object.values(keys).reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0),
-    );
+    expect(info.parameters.total).toBe(Object.values(keys).reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0));
   });
 
   it('without a config beside the weights, falls back to the head-width convention', () => {
@@ -101,7 +99,11 @@ describe('sedseg info', () => {
   });
 
   it.each([
-    ['a missing file', () => [join(work, 'nope.pth')], /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/],
+    [
+      'a missing file',
+      () => [join(work, 'nope.pth')],
+      /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/,
+    ],
     ['a directory', () => [work], /is a directory/],
     [
       'a file that is not weights',

@@ -21,7 +21,14 @@ describe('sedseg conformance', () => {
   it('without --reference runs the operators only and says how to run the golden cases; --json', async () => {
     const r = await runCliAsync(['conformance', '--backend', 'ort', '--json']);
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { backend: string; device: string; golden: string; passed: number; failed: number; results: { group: string; ok: boolean }[] };
+    const report = JSON.parse(r.stdout) as {
+      backend: string;
+      device: string;
+      golden: string;
+      passed: number;
+      failed: number;
+      results: { group: string; ok: boolean }[];
+    };
     expect(report).toMatchObject({ backend: 'ort', device: 'cpu', failed: 0 });
     expect(report.golden).toMatch(/skipped/);
     expect(report.results.every((x) => x.group === 'operators')).toBe(true);

@@ -218,7 +218,11 @@ describe('sedseg convert', () => {
   });
 
   it.each([
-    ['a missing input file', () => [join(work, 'nope.pth'), '--out', join(work, 'nope.safetensors')], /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/],
+    [
+      'a missing input file',
+      () => [join(work, 'nope.pth'), '--out', join(work, 'nope.safetensors')],
+      /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/,
+    ],
     [
       'a plain OpenCLIP checkpoint',
       async () => {

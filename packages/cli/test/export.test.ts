@@ -58,8 +58,18 @@ describe('sedseg export', () => {
 
   it.each([
     ['no --out', ['--weights', TINY], 2, /missing --out DIR/],
-    ['a resolution not a multiple of 32', ['--weights', TINY, '--out', join(work, 'x'), '--resolution', '100'], 2, /--resolution must be a multiple of 32, got 100/],
-    ['missing weights', ['--weights', join(work, 'nope.pth'), '--out', join(work, 'y')], 1, /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/],
+    [
+      'a resolution not a multiple of 32',
+      ['--weights', TINY, '--out', join(work, 'x'), '--resolution', '100'],
+      2,
+      /--resolution must be a multiple of 32, got 100/,
+    ],
+    [
+      'missing weights',
+      ['--weights', join(work, 'nope.pth'), '--out', join(work, 'y')],
+      1,
+      /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/,
+    ],
   ])('%s: one-line error', (_what, args, code, message) => {
     const r = runCli(['export', ...(args as string[])]);
     expect(r.code).toBe(code);

@@ -38,7 +38,13 @@ describe('image inputs', () => {
   });
 
   it('reports patterns that match nothing and missing files, and segments a file named twice once', async () => {
-    const { files, problems } = await expandImageInputs([join(root, '*.gif'), join(root, 'nope', '*.png'), join(root, 'missing.png'), join(root, 'a.png'), join(root, 'a.png')]);
+    const { files, problems } = await expandImageInputs([
+      join(root, '*.gif'),
+      join(root, 'nope', '*.png'),
+      join(root, 'missing.png'),
+      join(root, 'a.png'),
+      join(root, 'a.png'),
+    ]);
     expect(files).toEqual([join(root, 'a.png')]);
     expect(problems.map((p) => p.message)).toEqual([
       `${join(root, '*.gif')}: no file matches`,

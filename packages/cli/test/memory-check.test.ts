@@ -24,7 +24,23 @@ describe('sedseg segment: memory limit', () => {
 
   it('the same run within the limit goes ahead and records the estimate', () => {
     const out = join(work, 'ok');
-    const r = runCli(['segment', IMAGE, '--weights', TINY, '--classes', 'car, road', '--resolution', '64', '--max-memory', '8', '--no-cache', '--out', out, '--format', 'json']);
+    const r = runCli([
+      'segment',
+      IMAGE,
+      '--weights',
+      TINY,
+      '--classes',
+      'car, road',
+      '--resolution',
+      '64',
+      '--max-memory',
+      '8',
+      '--no-cache',
+      '--out',
+      out,
+      '--format',
+      'json',
+    ]);
     expect(r.code).toBe(0);
     const json = JSON.parse(readFileSync(join(out, 'image.json'), 'utf8'));
     expect(json.memory_estimate_bytes).toBeGreaterThan(300 * 2 ** 20);

@@ -26,6 +26,8 @@ describe('output names', () => {
   });
 
   it('refuses inputs whose names cannot be told apart', () => {
-    expect(() => outputNames([join('r', 'a_b', 'x.png'), join('r', 'a', 'b', 'x.png')])).toThrow(/a_b.x\.png and .*x\.png would write the same outputs \(a_b_x\.png\.\*\)/);
+    expect(() => outputNames([join('r', 'a_b', 'x.png'), join('r', 'a', 'b', 'x.png')])).toThrow(
+      /a_b.x\.png and .*x\.png would write the same outputs \(a_b_x\.png\.\*\)/,
+    );
   });
 });

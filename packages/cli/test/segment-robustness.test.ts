@@ -61,7 +61,12 @@ function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(16))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(16))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A valid baseline JPEG with bytes in the middle of its entropy-coded scan overwritten. */
@@ -69,7 +74,11 @@ async function corruptJpeg(): Promise<Buffer> {
   const w = 64;
   const noise = Buffer.alloc(w * w * 3);
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 7) % 251;
-  const jpeg = Buffer.from(await sharp(noise, { raw: { width: w, height: w, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+  const jpeg = Buffer.from(
+    await sharp(noise, { raw: { width: w, height: w, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toBuffer(),
+  );
   const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
   const scanStart = sos + 2 + jpeg.readUInt16BE(sos + 2);
   const middle = Math.floor((scanStart + jpeg.length - 2) / 2);
@@ -77,7 +86,11 @@ async function corruptJpeg(): Promise<Buffer> {
   return jpeg;
 }
 
-const lines = (s: string): string[] => s.trim().split('\n').filter((l) => l !== '');
+const lines = (s: string): string[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '');
 const visible = (dir: string): string[] => readdirSync(dir).sort();
 
 beforeAll(async () => {
@@ -99,7 +112,9 @@ describe('sedseg segment: nothing is created before everything is checked', () =
     const cacheOut = join(work, 'proc-cache-out');
     const r = runCli(['segment', street, '--weights', TINY, '--resolution', '64', '--classes', 'a', '--out', cacheOut, '--cache-dir', '/proc/sedseg-cache']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.trim()).toBe("sedseg: error: /proc/sedseg-cache: cannot write the class-embedding cache there (/proc is the kernel's, not a place for files)");
+    expect(r.stderr.trim()).toBe(
+      "sedseg: error: /proc/sedseg-cache: cannot write the class-embedding cache there (/proc is the kernel's, not a place for files)",
+    );
     expect(existsSync(cacheOut)).toBe(false);
   });
 
@@ -141,9 +156,7 @@ describe('sedseg segment: output names', () => {
     const r = runCli(['segment', dir, ...base, '--classes', 'car, road', '--out', out]);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    expect(visible(out)).toEqual(
-      ['other', 'photo.avif', 'photo.gif'].flatMap((n) => [`${n}.json`, `${n}.labels.png`, `${n}.overlay.png`]).sort(),
-    );
+    expect(visible(out)).toEqual(['other', 'photo.avif', 'photo.gif'].flatMap((n) => [`${n}.json`, `${n}.labels.png`, `${n}.overlay.png`]).sort());
     expect(JSON.parse(readFileSync(join(out, 'photo.gif.json'), 'utf8')).image).toBe(join(dir, 'photo.gif'));
   });
 
@@ -151,7 +164,9 @@ describe('sedseg segment: output names', () => {
     const root = join(work, 'two-folders');
     for (const sub of ['a', 'b']) {
       mkdirSync(join(root, sub), { recursive: true });
-      await raw(24, 24).png().toFile(join(root, sub, 'photo.png'));
+      await raw(24, 24)
+        .png()
+        .toFile(join(root, sub, 'photo.png'));
     }
     const out = join(work, 'two-folders-out');
     const r = runCli(['segment', join(root, '*', 'photo.png'), ...base, '--classes', 'car', '--out', out, '--format', 'json']);
@@ -163,7 +178,16 @@ describe('sedseg segment: output names', () => {
   it('--help states the naming rule and every limit', () => {
     const r = runCli(['segment', '--help']);
     expect(r.code).toBe(0);
-    for (const text of ['keep their extension', 'a_photo.jpg', '--max-resolution R', '--max-pixels N', '--strict', '--threads N', 'lowered to their number', '/proc, /sys']) {
+    for (const text of [
+      'keep their extension',
+      'a_photo.jpg',
+      '--max-resolution R',
+      '--max-pixels N',
+      '--strict',
+      '--threads N',
+      'lowered to their number',
+      '/proc, /sys',
+    ]) {
       expect(r.stdout).toContain(text);
     }
   });
@@ -247,7 +271,9 @@ describe('sedseg segment: limits on the command line and on images', () => {
     const out = join(work, 'threads-out');
     const r = runCli(['segment', street, ...base, '--classes', 'car', '--out', out, '--threads', '64']);
     expect(r.code, r.stderr).toBe(0);
-    expect(lines(r.stderr)[0]).toBe(`sedseg segment: --threads 64 lowered to ${availableParallelism()}, the number of CPUs (more threads only wait for each other)`);
+    expect(lines(r.stderr)[0]).toBe(
+      `sedseg segment: --threads 64 lowered to ${availableParallelism()}, the number of CPUs (more threads only wait for each other)`,
+    );
   });
 
   it.runIf(process.platform !== 'win32')('a FIFO among the images is refused in one line, the others are segmented', () => {
@@ -294,7 +320,9 @@ describe('sedseg segment: corrupt image data (§5.11)', () => {
     expect(r.code, r.stderr).toBe(0);
     const warning = lines(r.stderr).filter((l) => /warning/.test(l));
     expect(warning).toHaveLength(1);
-    expect(warning[0]).toMatch(/^sedseg segment: warning: .*corrupt\.jpg: bad image data, segmented anyway \(the decoder warned: .*Corrupt JPEG data.*\); --strict refuses such images$/);
+    expect(warning[0]).toMatch(
+      /^sedseg segment: warning: .*corrupt\.jpg: bad image data, segmented anyway \(the decoder warned: .*Corrupt JPEG data.*\); --strict refuses such images$/,
+    );
     const json = JSON.parse(readFileSync(join(out, 'corrupt.json'), 'utf8'));
     expect(json.warnings.length).toBeGreaterThan(0);
     expect(json.warnings.join(' ')).toMatch(/Corrupt JPEG data/);
@@ -308,7 +336,11 @@ describe('sedseg segment: corrupt image data (§5.11)', () => {
     const r = runCli(['segment', corrupt, street, ...base, '--classes', 'car', '--out', out, '--strict', '--json']);
     expect(r.code).toBe(1);
     const events = lines(r.stdout).map((l) => JSON.parse(l));
-    expect(events[0]).toMatchObject({ event: 'error', input: corrupt, message: expect.stringMatching(/corrupt\.jpg: bad image data \(the decoder warned: .*Corrupt JPEG data.*\); refused by --strict/) });
+    expect(events[0]).toMatchObject({
+      event: 'error',
+      input: corrupt,
+      message: expect.stringMatching(/corrupt\.jpg: bad image data \(the decoder warned: .*Corrupt JPEG data.*\); refused by --strict/),
+    });
     expect(events.at(-1)).toMatchObject({ event: 'done', segmented: 1, failed: 1 });
     expect(visible(out)).toEqual(['street.json', 'street.labels.png', 'street.overlay.png']);
   });

@@ -29,17 +29,28 @@ const base = ['--weights', TINY, '--resolution', '64', '--cache-dir', cache];
 
 beforeAll(async () => {
   mkdirSync(images);
-  await sharp(picture(64, 48), { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(join(images, 'street.png'));
+  await sharp(picture(64, 48), { raw: { width: 64, height: 48, channels: 3 } })
+    .png()
+    .toFile(join(images, 'street.png'));
   // JPEG stored 40 wide × 20 high with EXIF orientation 6 (rotate 90°): shown 20 × 40.
-  await sharp(picture(40, 20), { raw: { width: 40, height: 20, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toFile(join(images, 'rotated.jpg'));
+  await sharp(picture(40, 20), { raw: { width: 40, height: 20, channels: 3 } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toFile(join(images, 'rotated.jpg'));
   const rgba = Buffer.alloc(30 * 30 * 4, 200);
-  await sharp(rgba, { raw: { width: 30, height: 30, channels: 4 } }).png().toFile(join(images, 'alpha.png'));
-  const jpeg = await sharp(picture(64, 64), { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
+  await sharp(rgba, { raw: { width: 30, height: 30, channels: 4 } })
+    .png()
+    .toFile(join(images, 'alpha.png'));
+  const jpeg = await sharp(picture(64, 64), { raw: { width: 64, height: 64, channels: 3 } })
+    .jpeg()
+    .toBuffer();
   const bad = join(work, 'bad');
   mkdirSync(bad);
   writeFileSync(join(bad, 'truncated.jpg'), jpeg.subarray(0, 300));
   writeFileSync(join(bad, 'notes.png'), 'this is not an image');
-  await sharp(picture(32, 32), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(bad, 'fine.png'));
+  await sharp(picture(32, 32), { raw: { width: 32, height: 32, channels: 3 } })
+    .png()
+    .toFile(join(bad, 'fine.png'));
 });
 
 function lastLine(s: string): string {
@@ -114,7 +125,21 @@ describe('sedseg segment: the main job', () => {
 
   it('--format json writes only the JSON, with the label map run-length encoded', () => {
     const o = join(work, 'jsononly');
-    const r = runCli(['segment', join(images, 'street.png'), ...base, '--vocabulary', 'voc20', '--topk', '8', '--format', 'json', '--backend', 'tfjs', '--out', o]);
+    const r = runCli([
+      'segment',
+      join(images, 'street.png'),
+      ...base,
+      '--vocabulary',
+      'voc20',
+      '--topk',
+      '8',
+      '--format',
+      'json',
+      '--backend',
+      'tfjs',
+      '--out',
+      o,
+    ]);
     expect(r.code).toBe(0);
     expect(readdirSync(o)).toEqual(['street.json']);
     const json = JSON.parse(readFileSync(join(o, 'street.json'), 'utf8'));
@@ -130,7 +155,10 @@ describe('sedseg segment: the main job', () => {
     const o = join(work, 'batch');
     const r = runCli(['segment', join(work, 'bad'), ...base, '--classes', 'car, road', '--out', o, '--json']);
     expect(r.code).toBe(1);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const errors = lines.filter((l) => l.event === 'error').map((l) => l.input);
     expect(errors.sort()).toEqual([join(work, 'bad', 'notes.png'), join(work, 'bad', 'truncated.jpg')]);
     expect(lines.filter((l) => l.event === 'image').map((l) => l.image)).toEqual([join(work, 'bad', 'fine.png')]);
@@ -153,16 +181,41 @@ describe('sedseg segment: errors', () => {
   const street = () => join(images, 'street.png');
   const cases: [string, () => string[], number, RegExp][] = [
     ['a missing image', () => [join(work, 'missing.jpg'), ...base, '--classes', 'a'], 1, /missing\.jpg: cannot open \(no such file\)/],
-    ['a missing weights file', () => [street(), '--weights', join(work, 'nope.pth'), '--classes', 'a'], 1, /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/],
-    ['weights that are not a checkpoint', () => [street(), '--weights', notWeights, '--classes', 'a', '--out', join(work, 'e1')], 1, /weights\.txt: not a weights file/],
+    [
+      'a missing weights file',
+      () => [street(), '--weights', join(work, 'nope.pth'), '--classes', 'a'],
+      1,
+      /nope\.pth: cannot open \(no such file; weights are a file path, a model name \(sed-b, sed-l\) or an http\(s\) URL\)/,
+    ],
+    [
+      'weights that are not a checkpoint',
+      () => [street(), '--weights', notWeights, '--classes', 'a', '--out', join(work, 'e1')],
+      1,
+      /weights\.txt: not a weights file/,
+    ],
     ['a checkpoint of another kind', () => [street(), '--weights', openclip, '--classes', 'a', '--out', join(work, 'e2')], 1, /not a SED checkpoint.*OpenCLIP/],
-    ['a detectron2 ResNet checkpoint', () => [street(), '--weights', resnet, '--classes', 'a', '--out', join(work, 'e4')], 1, /not a SED checkpoint.*detectron2/],
-    ['weights that are a folder', () => [street(), '--weights', images, '--classes', 'a', '--out', join(work, 'e5')], 1, /images: cannot (open|read).*folder|images: .*directory/i],
+    [
+      'a detectron2 ResNet checkpoint',
+      () => [street(), '--weights', resnet, '--classes', 'a', '--out', join(work, 'e4')],
+      1,
+      /not a SED checkpoint.*detectron2/,
+    ],
+    [
+      'weights that are a folder',
+      () => [street(), '--weights', images, '--classes', 'a', '--out', join(work, 'e5')],
+      1,
+      /images: cannot (open|read).*folder|images: .*directory/i,
+    ],
     ['an empty class list', () => [street(), ...base, '--classes', ''], 2, /--classes: class 1 is empty/],
     ['duplicated classes', () => [street(), ...base, '--classes', 'car, road, car'], 2, /class "car" appears twice/],
     ['an unknown vocabulary', () => [street(), ...base, '--vocabulary', 'ade151'], 1, /unknown vocabulary "ade151"/],
     ['--topk 0', () => [street(), ...base, '--classes', 'a', '--topk', '0'], 2, /--topk must be a positive integer, got "0"/],
-    ['a resolution that is not a multiple of 32', () => [street(), '--weights', TINY, '--classes', 'a', '--resolution', '100'], 2, /--resolution must be a multiple of 32, got 100/],
+    [
+      'a resolution that is not a multiple of 32',
+      () => [street(), '--weights', TINY, '--classes', 'a', '--resolution', '100'],
+      2,
+      /--resolution must be a multiple of 32, got 100/,
+    ],
     ['an output folder that is a file', () => [street(), ...base, '--classes', 'a', '--out', join(fileAsDir, 'sub')], 1, /cannot write outputs there/],
     ['two class sources', () => [street(), ...base, '--classes', 'a', '--vocabulary', 'voc20'], 2, /give only one of/],
     ['no classes', () => [street(), ...base], 2, /no classes/],

@@ -22,7 +22,9 @@ const requests: string[] = [];
 
 beforeAll(async () => {
   const data = Buffer.alloc(40 * 30 * 3, 90);
-  await sharp(data, { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(image);
+  await sharp(data, { raw: { width: 40, height: 30, channels: 3 } })
+    .png()
+    .toFile(image);
   server = createServer((req, res) => {
     requests.push(req.url ?? '');
     if (req.url === '/tiny.pth') {
@@ -74,7 +76,10 @@ describe('sedseg segment: weights by name, by URL, or none', () => {
     const cache = join(work, 'cache-url');
     const r = await runCliAsync(['segment', image, ...common, '--out', join(work, 'out-url'), '--weights', `${base}/tiny.pth`, '--json'], { env: env(cache) });
     expect(r.code).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string });
     expect(events.map((e) => e.event)).toEqual(['download', 'downloaded', 'image', 'done']);
   });
 
@@ -93,7 +98,9 @@ describe('sedseg segment: weights by name, by URL, or none', () => {
     mkdirSync(cache);
     const r = await runCliAsync(['segment', image, ...common, '--out', join(work, 'out-offline')], { env: env(cache, 'http://127.0.0.1:9/model_final.pth') });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^sedseg: error: cannot download sed-b from http:\/\/127\.0\.0\.1:9\/model_final\.pth: connection refused.*pass --weights FILE$/);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^sedseg: error: cannot download sed-b from http:\/\/127\.0\.0\.1:9\/model_final\.pth: connection refused.*pass --weights FILE$/,
+    );
   });
 
   it('an unknown model name is refused with the known ones', async () => {

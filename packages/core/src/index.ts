@@ -72,7 +72,15 @@ export {
   type ResolvedBackend,
   type BackendFallback,
 } from './backends/backend-registry.js';
-export { DEVICES, assertBackendDefinition, parseDevice, type BackendDefinition, type BackendOptions, type Device, type DeviceName } from './backends/backend-definition.js';
+export {
+  DEVICES,
+  assertBackendDefinition,
+  parseDevice,
+  type BackendDefinition,
+  type BackendOptions,
+  type Device,
+  type DeviceName,
+} from './backends/backend-definition.js';
 export { completeOps, defaultComposites, REQUIRED_OPS, DEFAULTED_OPS, type DefaultedOp } from './ops/composites.js';
 export { normalizeAxis } from './ops/ops.js';
 export type { RgbImage } from './image/rgb-image.js';
@@ -92,7 +100,12 @@ export {
   type ClipTokenizerOptions,
 } from './tokenizer/clip-tokenizer.js';
 export { cleanText } from './tokenizer/text-cleaning.js';
-export { ClassEmbeddingCache, DEFAULT_CLASS_CACHE_ENTRIES, type ClassEmbeddingPersistence, type ClassEmbeddingCacheOptions } from './model/classes/class-embedding-cache.js';
+export {
+  ClassEmbeddingCache,
+  DEFAULT_CLASS_CACHE_ENTRIES,
+  type ClassEmbeddingPersistence,
+  type ClassEmbeddingCacheOptions,
+} from './model/classes/class-embedding-cache.js';
 export { computeClassEmbeddings, type ClassEmbeddingOptions } from './model/classes/class-embeddings.js';
 export { templateSetKey } from './model/classes/template-set-key.js';
 export type { TextTokenizer } from './model/classes/text-tokenizer.js';
@@ -111,7 +124,17 @@ export type { DecoderResult } from './model/decoder-run/decoder-result.js';
 export { isHostTensor } from './model/decoder-run/decoder-trace.js';
 export { DECODER_STEP_WEIGHTS } from './model/decoder-run/decoder-progress.js';
 export { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './model/decoder/decoder-pooling.js';
-export { estimateSegmentMemory, maxResolution, parameterCounts, MAX_TENSOR_BYTES, RESOLUTION_STEP, type SegmentMemoryRequest, type SegmentMemoryEstimate, type SegmentMemoryParts, type SegmentMemoryPhase } from './model/memory-estimate.js';
+export {
+  estimateSegmentMemory,
+  maxResolution,
+  parameterCounts,
+  MAX_TENSOR_BYTES,
+  RESOLUTION_STEP,
+  type SegmentMemoryRequest,
+  type SegmentMemoryEstimate,
+  type SegmentMemoryParts,
+  type SegmentMemoryPhase,
+} from './model/memory-estimate.js';
 export { imageEncoderStageOf, IMAGE_FEATURE_NAMES } from './model/stages/image-encoder-stage.js';
 export {
   appearanceGuidanceStageOf,

@@ -11,7 +11,22 @@ export { loadDefaultTokenizer } from './node/default-tokenizer.js';
 export { ClassEmbeddingDiskCache } from './node/class-embedding-disk-cache.js';
 export { loadSedModel, type LoadSedModelOptions } from './node/load-sed-model.js';
 export { resolveWeights, modelCacheFile, type ResolveWeightsOptions, type ResolvedWeights } from './node/resolve-weights.js';
-export { KNOWN_MODELS, findKnownModel, knownModelNames, knownModelUrl, modelUrlEnvVar, type KnownModel, type KnownModelUrlOptions } from './node/known-models.js';
-export { downloadFile, type DownloadFileOptions, type DownloadResult, type DownloadEvent, type DownloadProgress, type DownloadWait } from './node/download-file.js';
+export {
+  KNOWN_MODELS,
+  findKnownModel,
+  knownModelNames,
+  knownModelUrl,
+  modelUrlEnvVar,
+  type KnownModel,
+  type KnownModelUrlOptions,
+} from './node/known-models.js';
+export {
+  downloadFile,
+  type DownloadFileOptions,
+  type DownloadResult,
+  type DownloadEvent,
+  type DownloadProgress,
+  type DownloadWait,
+} from './node/download-file.js';
 export { verifyCheckpointFile } from './node/verify-checkpoint-file.js';
 export { referenceDirectory } from './node/reference-directory.js';

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  architectureFromWeights,
-  assertWeightsComplete,
-  countParameters,
-  expectedWeightShapes,
-  type SedArchitecture,
-  type TensorInfo,
-} from '../src/index.js';
+import { architectureFromWeights, assertWeightsComplete, countParameters, expectedWeightShapes, type SedArchitecture, type TensorInfo } from '../src/index.js';
 import { readReferenceJson } from './helpers/reference.js';
 
 type KeysJson = Record<string, { shape: number[]; dtype: string }>;
@@ -91,9 +84,7 @@ describe('architectureFromWeights', () => {
     const r = architectureFromWeights(infos, { config });
     expect(r.check.missing).toEqual(['sem_seg_head.predictor.transformer.decoder2.cnext.gamma']);
     expect(r.check.unexpected).toEqual(['sem_seg_head.predictor.extra.weight']);
-    expect(r.check.misShaped).toEqual([
-      { name: 'sem_seg_head.predictor.transformer.head1.weight', expected: [1, 64, 3, 3], actual: [1, 63, 3, 3] },
-    ]);
+    expect(r.check.misShaped).toEqual([{ name: 'sem_seg_head.predictor.transformer.head1.weight', expected: [1, 64, 3, 3], actual: [1, 63, 3, 3] }]);
     expect(() => assertWeightsComplete(r.check, 'x.pth')).toThrow(
       /x\.pth: missing 1 key\(s\): sem_seg_head\.predictor\.transformer\.decoder2\.cnext\.gamma; key "sem_seg_head\.predictor\.transformer\.head1\.weight" has shape \[1, 63, 3, 3\], expected \[1, 64, 3, 3\]/,
     );
@@ -101,7 +92,9 @@ describe('architectureFromWeights', () => {
 
   it('names the key it needed when an inference key is missing', () => {
     const infos = tinyInfos.filter((i) => !i.name.endsWith('token_embedding.weight'));
-    expect(() => architectureFromWeights(infos)).toThrow(/missing key "sem_seg_head\.predictor\.clip_model\.token_embedding\.weight" \(needed to infer text_width\)/);
+    expect(() => architectureFromWeights(infos)).toThrow(
+      /missing key "sem_seg_head\.predictor\.clip_model\.token_embedding\.weight" \(needed to infer text_width\)/,
+    );
   });
 
   it('refuses checkpoints of another kind', () => {

@@ -34,7 +34,9 @@ describe('atomic writes', () => {
   it('without overwrite, any existing entry wins, a dangling symbolic link included', async () => {
     const dir = fresh();
     writeFileSync(join(dir, 'kept.json'), 'old');
-    await expect(writeFileAtomic(join(dir, 'kept.json'), 'new', { overwrite: false })).rejects.toThrow(/kept\.json exists \(pass overwrite: true to replace it\)/);
+    await expect(writeFileAtomic(join(dir, 'kept.json'), 'new', { overwrite: false })).rejects.toThrow(
+      /kept\.json exists \(pass overwrite: true to replace it\)/,
+    );
     expect(readFileSync(join(dir, 'kept.json'), 'utf8')).toBe('old');
     symlinkSync(join(dir, 'target.json'), join(dir, 'link.json'));
     expect(await entryExists(join(dir, 'link.json'))).toBe(true);
@@ -74,4 +76,3 @@ describe('atomic writes', () => {
     });
   });
 });
-

@@ -32,7 +32,9 @@ describe('backend registry', () => {
   it('lists by priority and resolves the highest that starts', async () => {
     registerBackend(fake('t-slow', -1000, ['cpu']));
     registerBackend(fake('t-fast', 1000, ['cuda', 'cpu'], { cuda: 'no CUDA here' }));
-    const mine = listBackends().filter((d) => names.includes(d.name)).map((d) => d.name);
+    const mine = listBackends()
+      .filter((d) => names.includes(d.name))
+      .map((d) => d.name);
     expect(mine).toEqual(['t-fast', 't-slow']);
     const r = await resolveBackend({ backend: 't-fast' });
     expect(r.backend).toBe('t-fast');
@@ -56,7 +58,9 @@ describe('backend registry', () => {
     registerBackend(fake('t-gpu', 1000, ['webgpu'], { webgpu: 'no adapter' }));
     await expect(resolveBackend({ backend: 't-gpu' })).rejects.toThrow(/^backend "t-gpu" could not start: t-gpu\/webgpu: no adapter$/);
     await expect(resolveBackend({ backend: 'nope' })).rejects.toThrow(/unknown backend "nope" \(registered: .*t-gpu/);
-    expect(() => registerBackend({ name: 'x', priority: 1, devices: ['tpu'], create: async () => fakeOps('x') } as unknown as BackendDefinition)).toThrow(/unknown device "tpu"/);
+    expect(() => registerBackend({ name: 'x', priority: 1, devices: ['tpu'], create: async () => fakeOps('x') } as unknown as BackendDefinition)).toThrow(
+      /unknown device "tpu"/,
+    );
     expect(() => registerBackend({ name: 'x', priority: 1, devices: ['cpu'] } as unknown as BackendDefinition)).toThrow(/"create" must be a function/);
   });
 

@@ -105,8 +105,22 @@ describe('ClassEmbeddingDiskCache', () => {
   it('round-trips and merges entries, one file per (digest, template set), no temp files left', async () => {
     const disk = new ClassEmbeddingDiskCache(join(dir, 'sub'));
     expect((await disk.load('w', 't')).size).toBe(0); // no folder yet
-    await disk.save('w', 't', new Map([['car', vec(1, 2)], ['__metadata__', vec(3, 4)]]));
-    await disk.save('w', 't', new Map([['café table', vec(5, 6)], ['car', vec(7, 8)]]));
+    await disk.save(
+      'w',
+      't',
+      new Map([
+        ['car', vec(1, 2)],
+        ['__metadata__', vec(3, 4)],
+      ]),
+    );
+    await disk.save(
+      'w',
+      't',
+      new Map([
+        ['café table', vec(5, 6)],
+        ['car', vec(7, 8)],
+      ]),
+    );
     await disk.save('w2', 't', new Map([['car', vec(9, 9)]]));
     const loaded = await disk.load('w', 't');
     expect([...loaded.keys()].sort()).toEqual(['__metadata__', 'café table', 'car']);
@@ -140,10 +154,21 @@ describe('computeClassEmbeddings with a cache', () => {
   const arch = { embed_dim: 2, context_length: 77, vocab_size: 49408 } as SedArchitecture;
   const templates = ['a {}.', 'the {}.'];
   /** Ops and params that must not be used: everything comes from the cache. */
-  const untouchable = new Proxy({}, { get: (_t, p) => { throw new Error(`backend used (${String(p)})`); } });
+  const untouchable = new Proxy(
+    {},
+    {
+      get: (_t, p) => {
+        throw new Error(`backend used (${String(p)})`);
+      },
+    },
+  );
   const ops = untouchable as Ops<unknown>;
   const params = untouchable as ModelParams<unknown>;
-  const tokenizer = { tokenize: (): Int32Array => { throw new Error('tokenizer used'); } };
+  const tokenizer = {
+    tokenize: (): Int32Array => {
+      throw new Error('tokenizer used');
+    },
+  };
 
   it('assembles T×P×D from cached classes without encoding anything (duplicates allowed)', async () => {
     const cache = new ClassEmbeddingCache();

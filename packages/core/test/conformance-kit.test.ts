@@ -6,7 +6,15 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareLabels, CHECKED_MEMBERS, OPERATOR_CHECK_NAMES, runConformance, runOperatorChecks, withinTolerance, hostReference as R } from '../src/conformance/index.js';
+import {
+  compareLabels,
+  CHECKED_MEMBERS,
+  OPERATOR_CHECK_NAMES,
+  runConformance,
+  runOperatorChecks,
+  withinTolerance,
+  hostReference as R,
+} from '../src/conformance/index.js';
 import { DEFAULTED_OPS, REQUIRED_OPS } from '../src/ops/composites.js';
 import { referenceDirectory } from '../src/node/reference-directory.js';
 

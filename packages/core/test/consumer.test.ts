@@ -71,10 +71,7 @@ describe('@sedseg/core as an installed package', () => {
 
   it('works from CommonJS (require)', () => {
     const file = join(work, 'app', 'use.cjs');
-    writeFileSync(
-      file,
-      `(async () => {\n${USE(`const core = require('@sedseg/core');\nconst node = require('@sedseg/core/node');`)}\n})();`,
-    );
+    writeFileSync(file, `(async () => {\n${USE(`const core = require('@sedseg/core');\nconst node = require('@sedseg/core/node');`)}\n})();`);
     const out = execFileSync(process.execPath, [file], { cwd: join(work, 'app'), encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual(expected);
   });

@@ -205,7 +205,7 @@ describe('bfloat16', () => {
       const v = fromBits(b);
       if (!Number.isFinite(v)) continue;
       const lo = b >>> 16;
-      const dLo = Math.abs(v - fromBits(lo << 16 >>> 0));
+      const dLo = Math.abs(v - fromBits((lo << 16) >>> 0));
       const up = fromBits(((lo + 1) << 16) >>> 0); // one bf16 step away from zero (may be Inf)
       const dUp = Math.abs(up - v);
       const want = dLo < dUp ? lo : dUp < dLo ? lo + 1 : lo % 2 === 0 ? lo : lo + 1;
@@ -276,7 +276,9 @@ describe('tensor conversions', () => {
     const t3 = performance.now();
     bfloat16ToFloat32Array(b);
     const t4 = performance.now();
-    console.log(`10M: f32->f16 ${(t1 - t0).toFixed(0)} ms, f16->f32 ${(t2 - t1).toFixed(0)} ms, f32->bf16 ${(t3 - t2).toFixed(0)} ms, bf16->f32 ${(t4 - t3).toFixed(0)} ms`);
+    console.log(
+      `10M: f32->f16 ${(t1 - t0).toFixed(0)} ms, f16->f32 ${(t2 - t1).toFixed(0)} ms, f32->bf16 ${(t3 - t2).toFixed(0)} ms, bf16->f32 ${(t4 - t3).toFixed(0)} ms`,
+    );
     expect(back[1]).toBe(float16BitsToFloat32(float32ToFloat16Bits(src[1]!)));
     // Generous bounds so a loaded CI machine does not flake; typical times are far lower.
     for (const ms of [t1 - t0, t2 - t1, t3 - t2, t4 - t3]) expect(ms).toBeLessThan(2000);

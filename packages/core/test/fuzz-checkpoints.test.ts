@@ -102,7 +102,15 @@ function mutateBytes(r: Rand, parts: Parts, from = 0, to = lengthOf(parts)): { p
     }
     case 5: {
       const n = 1 + int(r, 64);
-      return { parts: splice(parts, at, 0, Uint8Array.from({ length: n }, () => int(r, 256))), what: `insert ${n} at ${at}` };
+      return {
+        parts: splice(
+          parts,
+          at,
+          0,
+          Uint8Array.from({ length: n }, () => int(r, 256)),
+        ),
+        what: `insert ${n} at ${at}`,
+      };
     }
     case 6: {
       const src = pick();
@@ -244,7 +252,10 @@ describe('fuzz: data.pkl inside a .pth', () => {
         at += p.length;
       }
       // The storages are referenced, not copied (their CRCs were taken once above).
-      const archive = writeZipParts(entries.map((e, i) => (i === pklIndex ? { name: e.name, data } : e)), { dataDescriptor: true });
+      const archive = writeZipParts(
+        entries.map((e, i) => (i === pklIndex ? { name: e.name, data } : e)),
+        { dataDescriptor: true },
+      );
       check(`pickle case ${n} (${what})`, await exercise(() => openPth(partsSource(archive, 'fuzz.pth'))), tally);
     }
     report('pickle', tally);

@@ -16,8 +16,26 @@ const COMMON = {
   decoder_pooling: [2, 2],
   prompt_channel: 80,
 };
-const SED_B: SedArchitecture = { ...COMMON, image_depths: [3, 3, 27, 3], image_dims: [128, 256, 512, 1024], embed_dim: 640, image_proj: 'linear', text_width: 640, text_heads: 10, decoder_guidance_dims: [512, 256, 128] };
-const SED_L: SedArchitecture = { ...COMMON, image_depths: [3, 3, 27, 3], image_dims: [192, 384, 768, 1536], embed_dim: 768, image_proj: 'mlp', text_width: 768, text_heads: 12, decoder_guidance_dims: [768, 384, 192] };
+const SED_B: SedArchitecture = {
+  ...COMMON,
+  image_depths: [3, 3, 27, 3],
+  image_dims: [128, 256, 512, 1024],
+  embed_dim: 640,
+  image_proj: 'linear',
+  text_width: 640,
+  text_heads: 10,
+  decoder_guidance_dims: [512, 256, 128],
+};
+const SED_L: SedArchitecture = {
+  ...COMMON,
+  image_depths: [3, 3, 27, 3],
+  image_dims: [192, 384, 768, 1536],
+  embed_dim: 768,
+  image_proj: 'mlp',
+  text_width: 768,
+  text_heads: 12,
+  decoder_guidance_dims: [768, 384, 192],
+};
 const MODELS = { B: SED_B, L: SED_L };
 
 const MiB = 2 ** 20;
@@ -58,21 +76,24 @@ describe('estimateSegmentMemory', () => {
     { model: 'B', R: 768, T: 847, p: 1, mib: 6968, source: 'bench, this change' },
   ];
 
-  it.each(MEASURED)('is within −10 %…+25 % of the measured peak: SED-$model R=$R T=$T pooling $p: $mib MiB ($source)', ({ model, R, T, p, mib, text, topK, chunk }) => {
-    const e = estimateSegmentMemory({
-      architecture: MODELS[model],
-      resolution: R,
-      classes: T,
-      pooling: p,
-      classChunk: chunk ?? 2,
-      ...(topK !== undefined ? { topK } : {}),
-      textEncoder: text ?? false,
-      image: { width: 853, height: 640 },
-    });
-    const ratio = e.bytes / MiB / mib;
-    expect(ratio).toBeGreaterThan(0.9);
-    expect(ratio).toBeLessThan(1.25);
-  });
+  it.each(MEASURED)(
+    'is within −10 %…+25 % of the measured peak: SED-$model R=$R T=$T pooling $p: $mib MiB ($source)',
+    ({ model, R, T, p, mib, text, topK, chunk }) => {
+      const e = estimateSegmentMemory({
+        architecture: MODELS[model],
+        resolution: R,
+        classes: T,
+        pooling: p,
+        classChunk: chunk ?? 2,
+        ...(topK !== undefined ? { topK } : {}),
+        textEncoder: text ?? false,
+        image: { width: 853, height: 640 },
+      });
+      const ratio = e.bytes / MiB / mib;
+      expect(ratio).toBeGreaterThan(0.9);
+      expect(ratio).toBeLessThan(1.25);
+    },
+  );
 
   it('grows with the resolution and the class count, and with smaller pooling', () => {
     let previous = 0;
@@ -141,8 +162,12 @@ describe('estimateSegmentMemory', () => {
     expect(refused({ resolution: 4096 })).toBe(
       'resolution 4096 is too large: the image encoder stage-0 MLP hidden layer [1, 512, 1024, 1024] would take 2.0 GiB, over the 2 GiB a tensor may hold; the largest usable resolution for 150 classes with this model is 4064',
     );
-    expect(refused({ resolution: 99968 })).toMatch(/^resolution 99968 is too large: the image encoder stage-0 MLP hidden layer \[1, 512, 24992, 24992\] would take 1\.2 TiB, .* is 4064$/);
-    expect(refused({ resolution: 3200, classes: 847 })).toMatch(/^resolution 3200 is too large: the logits \[1, 847, 800, 800\] would take 2\.0 GiB, .* for 847 classes .* is 3168$/);
+    expect(refused({ resolution: 99968 })).toMatch(
+      /^resolution 99968 is too large: the image encoder stage-0 MLP hidden layer \[1, 512, 24992, 24992\] would take 1\.2 TiB, .* is 4064$/,
+    );
+    expect(refused({ resolution: 3200, classes: 847 })).toMatch(
+      /^resolution 3200 is too large: the logits \[1, 847, 800, 800\] would take 2\.0 GiB, .* for 847 classes .* is 3168$/,
+    );
     expect(refused({ resolution: 100 })).toMatch(/resolution must be a positive multiple of 32, got 100/);
     expect(refused({ resolution: 0 })).toMatch(/got 0/);
     expect(refused({ classes: 0 })).toMatch(/class count must be a positive integer, got 0/);

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
-import { isDict, isList, isTuple, PickleDataError, PickleGlobalRef, PyObject, unpickle, type PickleGlobal, type UnpickleOptions } from '../src/checkpoint/pickle.js';
+import {
+  isDict,
+  isList,
+  isTuple,
+  PickleDataError,
+  PickleGlobalRef,
+  PyObject,
+  unpickle,
+  type PickleGlobal,
+  type UnpickleOptions,
+} from '../src/checkpoint/pickle.js';
 import { PickleWriter, pickle, tuple } from './helpers/pickle-writer.js';
 
 const hex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
-const load = (data: Uint8Array, extra: Partial<UnpickleOptions> = {}): unknown =>
-  unpickle(data, { source: 'test.pkl', globals: new Map(), ...extra });
+const load = (data: Uint8Array, extra: Partial<UnpickleOptions> = {}): unknown => unpickle(data, { source: 'test.pkl', globals: new Map(), ...extra });
 
 function expectError(fn: () => unknown, code: SedsegErrorCode, fragment: string | RegExp): void {
   let caught: unknown;
@@ -82,7 +91,7 @@ describe('unpickle: writer-built pickles', () => {
 
   it('text opcodes and protocol-0 forms', () => {
     const w = new PickleWriter().mark();
-    w.raw(new TextEncoder().encode('I01\nI00\nI-7\nL12345678901234567890L\nF-0.25\nS\'a\\nb\\x41\'\nVx\\u00e9\\U0001F600\n'));
+    w.raw(new TextEncoder().encode("I01\nI00\nI-7\nL12345678901234567890L\nF-0.25\nS'a\\nb\\x41'\nVx\\u00e9\\U0001F600\n"));
     w.list().stop();
     expect(load(w.finish())).toEqual([true, false, -7, 12345678901234567890n, -0.25, 'a\nbA', 'xé😀']);
   });
@@ -108,7 +117,18 @@ describe('unpickle: writer-built pickles', () => {
     w.tuple().stop();
     const v = load(w.finish());
     expect(isTuple(v)).toBe(true);
-    expect(v).toEqual([[1, 1], [3], new Map<string, number>([['k', 4], ['j', 6]]), [], [7], [1, 2, 3], 2]);
+    expect(v).toEqual([
+      [1, 1],
+      [3],
+      new Map<string, number>([
+        ['k', 4],
+        ['j', 6],
+      ]),
+      [],
+      [7],
+      [1, 2, 3],
+      2,
+    ]);
   });
 
   it('calls whitelisted globals with their arguments, BUILD goes to the hook', () => {
@@ -151,10 +171,18 @@ describe('unpickle: writer-built pickles', () => {
 
 describe('unpickle: refuses code execution', () => {
   it('GLOBAL posix.system (CPython pickle of os.system, protocol 2)', () => {
-    expectError(() => load(hex('800263706f7369780a73797374656d0a7100580a0000006563686f2070776e656471018571025271032e')), 'E_UNSAFE', 'refusing to load pickle global posix.system');
+    expectError(
+      () => load(hex('800263706f7369780a73797374656d0a7100580a0000006563686f2070776e656471018571025271032e')),
+      'E_UNSAFE',
+      'refusing to load pickle global posix.system',
+    );
   });
   it('STACK_GLOBAL posix.system (protocol 4)', () => {
-    expectError(() => load(hex('80049525000000000000008c05706f736978948c0673797374656d9493948c0a6563686f2070776e656494859452942e')), 'E_UNSAFE', 'posix.system');
+    expectError(
+      () => load(hex('80049525000000000000008c05706f736978948c0673797374656d9493948c0a6563686f2070776e656494859452942e')),
+      'E_UNSAFE',
+      'posix.system',
+    );
   });
   it('__builtin__.eval (protocol 0) is named builtins.eval', () => {
     expectError(() => load(hex('635f5f6275696c74696e5f5f0a6576616c0a70300a2856312b310a70310a7470320a5270330a2e')), 'E_UNSAFE', 'builtins.eval');
@@ -167,10 +195,19 @@ describe('unpickle: refuses code execution', () => {
     ['torch', 'load'],
   ])('%s.%s', (module, name) => {
     const data = new PickleWriter().proto(2).global(module, name).str('x').tupleN(1).reduce().stop().finish();
-    expectError(() => load(data, { refuseReason: 'not a tensor checkpoint type' }), 'E_UNSAFE', `test.pkl: refusing to load pickle global ${module}.${name} (not a tensor checkpoint type)`);
+    expectError(
+      () => load(data, { refuseReason: 'not a tensor checkpoint type' }),
+      'E_UNSAFE',
+      `test.pkl: refusing to load pickle global ${module}.${name} (not a tensor checkpoint type)`,
+    );
   });
   it('Object.prototype names never resolve', () => {
-    for (const [m, n] of [['__proto__', 'x'], ['constructor', 'constructor'], ['toString', ''], ['hasOwnProperty', '']] as const) {
+    for (const [m, n] of [
+      ['__proto__', 'x'],
+      ['constructor', 'constructor'],
+      ['toString', ''],
+      ['hasOwnProperty', ''],
+    ] as const) {
       expectError(() => load(new PickleWriter().proto(2).global(m, n).stop().finish(), { globals: new Map() }), 'E_UNSAFE', `${m}.${n}`);
     }
   });
@@ -276,7 +313,11 @@ describe('unpickle: hostile input (fuzzing regressions)', () => {
 
   it('protocol-0 integers longer than CPython accepts (4300 digits) are refused', () => {
     expect(load(new PickleWriter().raw(new TextEncoder().encode(`L${'9'.repeat(4300)}L\n.`)).finish())).toBe(BigInt('9'.repeat(4300)));
-    expectError(() => load(new PickleWriter().raw(new TextEncoder().encode(`I-${'1'.repeat(5000)}\n.`)).finish()), 'E_UNSUPPORTED', 'INT integer of 5000 digits exceeds the 4300-digit limit');
+    expectError(
+      () => load(new PickleWriter().raw(new TextEncoder().encode(`I-${'1'.repeat(5000)}\n.`)).finish()),
+      'E_UNSUPPORTED',
+      'INT integer of 5000 digits exceeds the 4300-digit limit',
+    );
   });
 
   it('bounds the objects a pickle may create (2.1M EMPTY_LIST opcodes)', () => {
@@ -317,7 +358,11 @@ describe('unpickle: hostile input (fuzzing regressions)', () => {
   it('refuses a dict that gives one key two values, naming the key', () => {
     const dup = w().emptyDict().mark().str('w').int(1).str('v').int(2).str('w').int(3).setitems().stop().finish();
     expectError(() => load(dup), 'E_CORRUPT', 'test.pkl: corrupt pickle: SETITEMS gives dict key "w" a second value');
-    expectError(() => load(w().emptyDict().int(5).none().setitem().int(5).none().setitem().stop().finish()), 'E_CORRUPT', 'SETITEM gives dict key 5 a second value');
+    expectError(
+      () => load(w().emptyDict().int(5).none().setitem().int(5).none().setitem().stop().finish()),
+      'E_CORRUPT',
+      'SETITEM gives dict key 5 a second value',
+    );
     expectError(() => load(w().mark().str('k').int(1).str('k').int(2).dict().stop().finish()), 'E_CORRUPT', 'DICT gives dict key "k"');
   });
 
@@ -340,11 +385,33 @@ describe('unpickle: hostile input (fuzzing regressions)', () => {
 
   it('a hook error becomes E_CORRUPT with the file and byte; a RangeError becomes E_UNSUPPORTED', () => {
     const globals = new Map<string, PickleGlobal>([
-      ['m.bad', { call: () => { throw new PickleDataError('bad arguments'); } }],
-      ['m.huge', { call: () => { throw new RangeError('Invalid array length'); } }],
+      [
+        'm.bad',
+        {
+          call: () => {
+            throw new PickleDataError('bad arguments');
+          },
+        },
+      ],
+      [
+        'm.huge',
+        {
+          call: () => {
+            throw new RangeError('Invalid array length');
+          },
+        },
+      ],
     ]);
-    expectError(() => load(w().global('m', 'bad').emptyTuple().reduce().stop().finish(), { globals }), 'E_CORRUPT', 'test.pkl: corrupt pickle: bad arguments (byte 10)');
-    expectError(() => load(w().global('m', 'huge').emptyTuple().reduce().stop().finish(), { globals }), 'E_UNSUPPORTED', 'test.pkl: pickle exceeds what can be loaded (Invalid array length)');
+    expectError(
+      () => load(w().global('m', 'bad').emptyTuple().reduce().stop().finish(), { globals }),
+      'E_CORRUPT',
+      'test.pkl: corrupt pickle: bad arguments (byte 10)',
+    );
+    expectError(
+      () => load(w().global('m', 'huge').emptyTuple().reduce().stop().finish(), { globals }),
+      'E_UNSUPPORTED',
+      'test.pkl: pickle exceeds what can be loaded (Invalid array length)',
+    );
   });
 
   it('keeps messages one short line whatever the names are', () => {

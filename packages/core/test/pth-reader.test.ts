@@ -68,7 +68,10 @@ function stridedRef<T>(storage: ArrayLike<T>, offset: number, shape: number[], s
 
 describe('openPth: the tiny reference checkpoint', () => {
   it('reproduces keys.json: order, shapes, dtypes, sums', async () => {
-    const expected = JSON.parse(readFileSync(new URL('keys.json', TINY_DIR), 'utf8')) as Record<string, { shape: number[]; dtype: string; sum: number; sum_sq: number }>;
+    const expected = JSON.parse(readFileSync(new URL('keys.json', TINY_DIR), 'utf8')) as Record<
+      string,
+      { shape: number[]; dtype: string; sum: number; sum_sq: number }
+    >;
     const store = await openPth(await fileSource(TINY_PTH));
     try {
       expect(store.format).toBe('pth');
@@ -108,7 +111,24 @@ describe('openPth: the tiny reference checkpoint', () => {
 
   it('every truncation point gives a clear E_CORRUPT / E_FORMAT', async () => {
     const bytes = new Uint8Array(readFileSync(TINY_PTH));
-    const cuts = [0, 1, 4, 10, 21, 30, 100, 31_000, 40_000, bytes.length >> 1, bytes.length - 20_000, bytes.length - 1000, bytes.length - 100, bytes.length - 22, bytes.length - 21, bytes.length - 1];
+    const cuts = [
+      0,
+      1,
+      4,
+      10,
+      21,
+      30,
+      100,
+      31_000,
+      40_000,
+      bytes.length >> 1,
+      bytes.length - 20_000,
+      bytes.length - 1000,
+      bytes.length - 100,
+      bytes.length - 22,
+      bytes.length - 21,
+      bytes.length - 1,
+    ];
     for (const n of cuts) {
       const result = await open(bytes.subarray(0, n), 'model.pth').then(
         async (store) => {
@@ -237,7 +257,16 @@ describe('openPth: dtypes', () => {
     [0, 1.5, -2, 3, 4.25, 5].forEach((v, i) => {
       dv.setFloat32(i * 4, v, false);
     });
-    const store = await open(buildPth(dict([['a', t({ shape: [2, 3] })], ['t', t({ shape: [3, 2], stride: [1, 3] })]]), { '0': be }, { byteorder: 'big' }));
+    const store = await open(
+      buildPth(
+        dict([
+          ['a', t({ shape: [2, 3] })],
+          ['t', t({ shape: [3, 2], stride: [1, 3] })],
+        ]),
+        { '0': be },
+        { byteorder: 'big' },
+      ),
+    );
     expect([...((await store.read('a')).data as Float32Array)]).toEqual([0, 1.5, -2, 3, 4.25, 5]);
     expect([...((await store.read('t')).data as Float32Array)]).toEqual([0, 3, 1.5, 4.25, -2, 5]);
     // The source bytes are untouched (a second read gives the same answer).
@@ -252,16 +281,51 @@ describe('openPth: checkpoint layouts', () => {
 
   it('{"model": sd, "optimizer": ...}: optimizer state is parsed, its storages never read', async () => {
     const optimizer = dict([
-      ['state', dict([[0, dict([['momentum_buffer', tensor({ storageType: 'FloatStorage', key: 'opt0', numel: 6, shape: [6] })], ['step', 3]])]])],
-      ['param_groups', [dict([['lr', 0.01], ['momentum', 0.9], ['betas', tuple(0.9, 0.999)], ['params', [0, 1]], ['foreach', null], ['nesterov', false]])]],
+      [
+        'state',
+        dict([
+          [
+            0,
+            dict([
+              ['momentum_buffer', tensor({ storageType: 'FloatStorage', key: 'opt0', numel: 6, shape: [6] })],
+              ['step', 3],
+            ]),
+          ],
+        ]),
+      ],
+      [
+        'param_groups',
+        [
+          dict([
+            ['lr', 0.01],
+            ['momentum', 0.9],
+            ['betas', tuple(0.9, 0.999)],
+            ['params', [0, 1]],
+            ['foreach', null],
+            ['nesterov', false],
+          ]),
+        ],
+      ],
       // Types a model tensor may not use are fine here, and so is an inconsistent tensor.
       ['odd', tensor({ storageType: 'ShortStorage', key: 'opt1', numel: 2, shape: [2] })],
       ['past_end', tensor({ storageType: 'FloatStorage', key: 'opt2', numel: 1, shape: [100] })],
     ]);
     const root = dict([
-      ['model', dict([['w', t({ shape: [2, 3] })], ['b', t({ shape: [3], offset: 3 })]])],
+      [
+        'model',
+        dict([
+          ['w', t({ shape: [2, 3] })],
+          ['b', t({ shape: [3], offset: 3 })],
+        ]),
+      ],
       ['optimizer', optimizer],
-      ['scheduler', dict([['base_lrs', [0.01]], ['last_epoch', 7]])],
+      [
+        'scheduler',
+        dict([
+          ['base_lrs', [0.01]],
+          ['last_epoch', 7],
+        ]),
+      ],
       ['iteration', 12345],
       ['__author__', 'x'],
     ]);
@@ -290,7 +354,14 @@ describe('openPth: checkpoint layouts', () => {
     const root = dict([
       ['a', t({ shape: [1] })],
       ['n', 5],
-      ['sub', dict([['x', t({ shape: [1], offset: 1 })], ['deeper', dict([['y', t({ shape: [1], offset: 2 })]])], ['s', 'text']])],
+      [
+        'sub',
+        dict([
+          ['x', t({ shape: [1], offset: 1 })],
+          ['deeper', dict([['y', t({ shape: [1], offset: 2 })]])],
+          ['s', 'text'],
+        ]),
+      ],
       ['z', t({ shape: [1], offset: 3 })],
     ]);
     const store = await open(buildPth(root, { '0': storage }, { prefix: 'some_name' }));
@@ -299,7 +370,10 @@ describe('openPth: checkpoint layouts', () => {
   });
 
   it('"state_dict" entry, torch 2 extra records, ZIP64, deflated storage', async () => {
-    const root = dict([['epoch', 3], ['state_dict', dict([['w', t({ shape: [2, 3], stride: [1, 2] })]])]]);
+    const root = dict([
+      ['epoch', 3],
+      ['state_dict', dict([['w', t({ shape: [2, 3], stride: [1, 2] })]])],
+    ]);
     const extra = [
       { name: 'archive/.data/version', data: enc.encode('3\n') },
       { name: 'archive/.data/serialization_id', data: enc.encode('1234') },
@@ -341,7 +415,12 @@ describe('openPth: refused and broken files', () => {
   });
 
   it('legacy (pre-1.6) torch.save file', async () => {
-    const legacy = new PickleWriter().proto(2).op(0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).stop().raw(new Uint8Array(200)).finish();
+    const legacy = new PickleWriter()
+      .proto(2)
+      .op(0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19)
+      .stop()
+      .raw(new Uint8Array(200))
+      .finish();
     await expectError(open(legacy, 'old.pth'), 'E_FORMAT', 'old.pth: legacy (non-zip) torch.save format; re-save with torch>=1.6');
   });
 
@@ -351,10 +430,31 @@ describe('openPth: refused and broken files', () => {
     await expectError(open(new Uint8Array(0), 'empty.pth'), 'E_FORMAT', 'empty.pth: empty file');
     await expectError(open(pickle(dict([['a', 1]])), 'p.pkl'), 'E_FORMAT', 'a bare pickle');
     await expectError(open(writeZip([{ name: 'docs/readme.txt', data: enc.encode('hi') }]), 'z.zip'), 'E_FORMAT', 'without <folder>/data.pkl');
-    const jit = buildPth(dict([['a', 1]]), {}, { extra: [{ name: 'archive/constants.pkl', data: pickle(null) }, { name: 'archive/code/__torch__.py', data: enc.encode('') }] });
+    const jit = buildPth(
+      dict([['a', 1]]),
+      {},
+      {
+        extra: [
+          { name: 'archive/constants.pkl', data: pickle(null) },
+          { name: 'archive/code/__torch__.py', data: enc.encode('') },
+        ],
+      },
+    );
     await expectError(open(jit, 'script.pt'), 'E_FORMAT', 'TorchScript archive');
     await expectError(open(buildPth([1, 2], {})), 'E_FORMAT', 'checkpoint holds a list');
-    await expectError(open(buildPth(dict([['model', dict([['lr', 0.1]])], ['epoch', 1]]), {})), 'E_FORMAT', 'no tensors found in the checkpoint (top-level keys: model, epoch)');
+    await expectError(
+      open(
+        buildPth(
+          dict([
+            ['model', dict([['lr', 0.1]])],
+            ['epoch', 1],
+          ]),
+          {},
+        ),
+      ),
+      'E_FORMAT',
+      'no tensors found in the checkpoint (top-level keys: model, epoch)',
+    );
     await expectError(open(buildPth(dict([['a', t({ shape: [1] })]]), { '0': storage }, { byteorder: 'middle' })), 'E_FORMAT', 'archive/byteorder is "middle"');
   });
 
@@ -363,7 +463,11 @@ describe('openPth: refused and broken files', () => {
   });
 
   it('a tensor past the end of its storage', async () => {
-    await expectError(open(buildPth(dict([['w', t({ shape: [7] })]]), { '0': storage })), 'E_CORRUPT', /tensor w \(size \[7\].*\) reaches past the end of its storage data\/0 \(6 elements\)/);
+    await expectError(
+      open(buildPth(dict([['w', t({ shape: [7] })]]), { '0': storage })),
+      'E_CORRUPT',
+      /tensor w \(size \[7\].*\) reaches past the end of its storage data\/0 \(6 elements\)/,
+    );
     await expectError(open(buildPth(dict([['w', t({ shape: [2, 3], stride: [3, 2] })]]), { '0': storage })), 'E_CORRUPT', 'tensor w');
     await expectError(open(buildPth(dict([['w', t({ shape: [1], offset: 6 })]]), { '0': storage })), 'E_CORRUPT', 'tensor w');
   });
@@ -403,8 +507,22 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
 
   it('48 dicts each holding the previous one twice (2^48 paths) open at once; the tensor is named by its first path', async () => {
     const w = new PickleWriter().proto(2);
-    w.emptyDict().put(0).str('w').value(t({ shape: [2] })).setitem().pop(); // d0 = {'w': tensor}
-    for (let k = 1; k <= 48; k++) w.emptyDict().put(k).str('a').get(k - 1).setitem().str('b').get(k - 1).setitem().pop();
+    w.emptyDict()
+      .put(0)
+      .str('w')
+      .value(t({ shape: [2] }))
+      .setitem()
+      .pop(); // d0 = {'w': tensor}
+    for (let k = 1; k <= 48; k++)
+      w.emptyDict()
+        .put(k)
+        .str('a')
+        .get(k - 1)
+        .setitem()
+        .str('b')
+        .get(k - 1)
+        .setitem()
+        .pop();
     w.emptyDict().str('model').get(48).setitem().stop();
     const bytes = buildPth(w.finish(), { '0': storage });
     expect(bytes.length).toBeLessThan(2000);
@@ -416,10 +534,19 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
   it('a tensor under two keys (tied weights) keeps both names; a dict inside itself is walked once', async () => {
     const w = new PickleWriter().proto(2).emptyDict().str('model');
     w.emptyDict().put(0).mark();
-    w.str('embed.weight').value(t({ shape: [2] })).put(1);
+    w.str('embed.weight')
+      .value(t({ shape: [2] }))
+      .put(1);
     w.str('head.weight').get(1);
     w.str('self').get(0);
-    w.str('sub').emptyDict().str('me').get(0).setitem().str('x').value(t({ shape: [1], offset: 5 })).setitem();
+    w.str('sub')
+      .emptyDict()
+      .str('me')
+      .get(0)
+      .setitem()
+      .str('x')
+      .value(t({ shape: [1], offset: 5 }))
+      .setitem();
     w.setitems().setitem().stop();
     const store = await timed(2000, () => open(buildPth(w.finish(), { '0': storage })));
     expect(store.keys()).toEqual(['embed.weight', 'head.weight', 'sub.x']);
@@ -429,14 +556,24 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
   it('a tensor under 5000 nested dicts is refused with E_UNSUPPORTED, not a stack overflow', async () => {
     const w = new PickleWriter().proto(2);
     for (let i = 0; i < 5000; i++) w.emptyDict().str('d');
-    w.emptyDict().str('w').value(t({ shape: [1] })).setitem();
+    w.emptyDict()
+      .str('w')
+      .value(t({ shape: [1] }))
+      .setitem();
     for (let i = 0; i < 5000; i++) w.setitem();
     w.stop();
-    await expectError(open(buildPth(w.finish(), { '0': storage }), 'deep.pth'), 'E_UNSUPPORTED', /^deep\.pth: dicts nested more than 64 levels deep under "(d\.){63}d" \(MAX_STATE_DICT_DEPTH\)$/);
+    await expectError(
+      open(buildPth(w.finish(), { '0': storage }), 'deep.pth'),
+      'E_UNSUPPORTED',
+      /^deep\.pth: dicts nested more than 64 levels deep under "(d\.){63}d" \(MAX_STATE_DICT_DEPTH\)$/,
+    );
     // 63 levels of nesting below the root are fine.
     const ok = new PickleWriter().proto(2);
     for (let i = 0; i < 63; i++) ok.emptyDict().str('d');
-    ok.emptyDict().str('w').value(t({ shape: [1] })).setitem();
+    ok.emptyDict()
+      .str('w')
+      .value(t({ shape: [1] }))
+      .setitem();
     for (let i = 0; i < 63; i++) ok.setitem();
     const store = await open(buildPth(ok.stop().finish(), { '0': storage }));
     expect(store.keys()).toEqual([`${'d.'.repeat(63)}w`]);
@@ -459,17 +596,28 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
     expect([...((await store.read('w')).data as Float32Array)]).toEqual([0, 1]);
     const nested = await open(buildPth(chain(3), { '0': storage }));
     expect([...((await nested.read('w')).data as Float32Array)]).toEqual([0, 1]);
-    await expectError(timed(3000, () => open(buildPth(chain(100_000), { '0': storage }), 'chain.pth')), 'E_UNSUPPORTED', 'chain.pth: tensor w: more than 16 nested _rebuild_from_type_v2 calls');
+    await expectError(
+      timed(3000, () => open(buildPth(chain(100_000), { '0': storage }), 'chain.pth')),
+      'E_UNSUPPORTED',
+      'chain.pth: tensor w: more than 16 nested _rebuild_from_type_v2 calls',
+    );
   });
 
   it('duplicate state-dict keys are refused, naming the key (no tensor dropped silently)', async () => {
     const w = new PickleWriter().proto(2).emptyDict().str('model').emptyDict().mark();
-    w.str('w').value(t({ shape: [1] })).str('w').value(t({ shape: [1], offset: 1 }));
+    w.str('w')
+      .value(t({ shape: [1] }))
+      .str('w')
+      .value(t({ shape: [1], offset: 1 }));
     w.setitems().setitem().stop();
     await expectError(open(buildPth(w.finish(), { '0': storage })), 'E_CORRUPT', 'ck.pth: corrupt pickle: SETITEMS gives dict key "w" a second value');
     // The same through OrderedDict([(k, v), ...]).
     const od = new PickleWriter().proto(2).emptyDict().str('model').global('collections', 'OrderedDict');
-    od.value([tuple('w', t({ shape: [1] })), tuple('w', t({ shape: [1], offset: 1 }))]).tupleN(1).reduce().setitem().stop();
+    od.value([tuple('w', t({ shape: [1] })), tuple('w', t({ shape: [1], offset: 1 }))])
+      .tupleN(1)
+      .reduce()
+      .setitem()
+      .stop();
     await expectError(open(buildPth(od.finish(), { '0': storage })), 'E_CORRUPT', 'OrderedDict gets key "w" twice');
   });
 
@@ -488,17 +636,33 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
     for (let i = 0; i < 256; i++) crc = crc32(mib, crc);
     // Honest header, correct CRC: before the limit this inflated and then ran V8 out of memory.
     const bytes = writeZip([{ name: 'archive/data.pkl', deflated: bomb, size: 256 * 2 ** 20, crc }]);
-    await expectError(timed(2000, () => open(bytes, 'bomb.pth')), 'E_UNSUPPORTED', 'bomb.pth: archive/data.pkl is 268435456 bytes, over the 64 MiB limit for a checkpoint pickle (MAX_PICKLE_BYTES)');
+    await expectError(
+      timed(2000, () => open(bytes, 'bomb.pth')),
+      'E_UNSUPPORTED',
+      'bomb.pth: archive/data.pkl is 268435456 bytes, over the 64 MiB limit for a checkpoint pickle (MAX_PICKLE_BYTES)',
+    );
   });
 
   it('a data.pkl whose header understates its size is stopped while inflating', async () => {
     const bomb = deflateRun(0x5d, 256 * 2 ** 20);
     const bytes = writeZip([{ name: 'archive/data.pkl', deflated: bomb, size: 1000, crc: 0 }]);
-    await expectError(timed(2000, () => open(bytes, 'liar.pth')), 'E_CORRUPT', 'liar.pth: zip entry archive/data.pkl: inflates to more than the 1000 bytes its header declares');
+    await expectError(
+      timed(2000, () => open(bytes, 'liar.pth')),
+      'E_CORRUPT',
+      'liar.pth: zip entry archive/data.pkl: inflates to more than the 1000 bytes its header declares',
+    );
   });
 
   it('a flipped bit in a storage is E_CORRUPT (CRC-32), for whole and partial reads', async () => {
-    const root = dict([['model', dict([['all', t({ shape: [6] })], ['part', t({ shape: [2], key: '1' })]])]]);
+    const root = dict([
+      [
+        'model',
+        dict([
+          ['all', t({ shape: [6] })],
+          ['part', t({ shape: [2], key: '1' })],
+        ]),
+      ],
+    ]);
     const bytes = buildPth(root, { '0': storage, '1': storage });
     const layout = zipLayout(bytes);
     const flip = (entry: string, byte: number): Uint8Array => {
@@ -517,7 +681,15 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
   });
 
   it('a central directory pointing a storage at another entry is refused', async () => {
-    const root = dict([['model', dict([['a', t({ shape: [6] })], ['b', t({ shape: [6], key: '1' })]])]]);
+    const root = dict([
+      [
+        'model',
+        dict([
+          ['a', t({ shape: [6] })],
+          ['b', t({ shape: [6], key: '1' })],
+        ]),
+      ],
+    ]);
     const bytes = buildPth(root, { '0': storage, '1': f32(6, 7, 8, 9, 10, 11) });
     const layout = zipLayout(bytes);
     const entry = (name: string) => layout.find((e) => e.name === name)!;
@@ -527,7 +699,11 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
       return copy;
     };
     // data/1 → data/0's local header: both entries claim the same bytes.
-    await expectError(open(retarget('archive/data/1', entry('archive/data/0').local), 'x.pth'), 'E_CORRUPT', /^x\.pth: zip entry archive\/data\/[01] \(bytes \d+\.\.\d+\) overlaps zip entry archive\/data\/[01]/);
+    await expectError(
+      open(retarget('archive/data/1', entry('archive/data/0').local), 'x.pth'),
+      'E_CORRUPT',
+      /^x\.pth: zip entry archive\/data\/[01] \(bytes \d+\.\.\d+\) overlaps zip entry archive\/data\/[01]/,
+    );
     // data/0 → into data.pkl's data: reading the pickle's bytes as floats.
     await expectError(open(retarget('archive/data/0', entry('archive/data.pkl').data + 8), 'x.pth'), 'E_CORRUPT', 'overlaps zip entry archive/data/0');
   });
@@ -552,7 +728,11 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
     await expectError(read(patch(local + 14, 1, 4)), 'E_CORRUPT', 'disagrees with the central directory');
     // A longer local extra field shifts the data into the next entry.
     const extra = new DataView(bytes.buffer, bytes.byteOffset).getUint16(local + 28, true);
-    await expectError(read(patch(local + 28, extra + 8, 2)), 'E_CORRUPT', /^l\.pth: zip entry archive\/data\/0: data \(bytes \d+\.\.\d+\) runs into the next entry or the central directory at \d+$/);
+    await expectError(
+      read(patch(local + 28, extra + 8, 2)),
+      'E_CORRUPT',
+      /^l\.pth: zip entry archive\/data\/0: data \(bytes \d+\.\.\d+\) runs into the next entry or the central directory at \d+$/,
+    );
   });
 
   it('torch-style archives (data descriptors, zero sizes in local headers) still read', async () => {
@@ -572,10 +752,13 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
     const pkl = zipLayout(bytes).find((e) => e.name === 'archive/data/0')!;
     const inner = memorySource(bytes, 'deflated.pth');
     let storageReads = 0;
-    const counting = { ...inner, read: (offset: number, length: number) => {
-      if (offset === pkl.data && length === pkl.compressedSize) storageReads++;
-      return inner.read(offset, length);
-    } };
+    const counting = {
+      ...inner,
+      read: (offset: number, length: number) => {
+        if (offset === pkl.data && length === pkl.compressedSize) storageReads++;
+        return inner.read(offset, length);
+      },
+    };
     const store = await openPth(counting);
     const t0 = performance.now();
     for (let i = 0; i < 40; i++) {
@@ -597,7 +780,10 @@ describe('openPth: hostile files (fuzzing regressions)', () => {
 
   it('huge key names stay out of messages', async () => {
     const key = `${'k'.repeat(1_000_000)}\n`;
-    const caught = await open(buildPth(dict([[key, t({ shape: [7] })]]), { '0': storage })).then(() => undefined, (e: unknown) => e);
+    const caught = await open(buildPth(dict([[key, t({ shape: [7] })]]), { '0': storage })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isSedsegError(caught)).toBe(true);
     const message = (caught as Error).message;
     expect(message).toMatch(/^ck\.pth: tensor k{200}…\(1000001 chars\) \(size \[7\]/);
@@ -614,7 +800,11 @@ describe('openPth: broadcast views', () => {
     ]);
     const store = await open(buildPth(root, { '0': storage }), 'b.pth');
     expect(store.info('big')?.shape).toEqual([30000, 30000]);
-    await expectError(store.read('big'), 'E_UNSUPPORTED', 'b.pth: tensor big [30000, 30000] repeats 1 stored elements as 900000000; refusing to materialise more than 256 MiB of a broadcast view (MAX_BROADCAST_BYTES)');
+    await expectError(
+      store.read('big'),
+      'E_UNSUPPORTED',
+      'b.pth: tensor big [30000, 30000] repeats 1 stored elements as 900000000; refusing to materialise more than 256 MiB of a broadcast view (MAX_BROADCAST_BYTES)',
+    );
     expect([...((await store.read('small')).data as Float32Array)]).toEqual([7, 7, 7, 7, 7, 7]);
   });
 });

@@ -78,14 +78,22 @@ describe('known models', () => {
   it('turns a Drive viewer link into its download URL', () => {
     expect(normalizeDriveUrl('https://drive.google.com/file/d/1qx6zGZgSPkF6TObregRz4uzQqSRHrgUw/view?usp=drive_link')).toBe(B.url);
     expect(normalizeDriveUrl('https://drive.google.com/open?id=1qx6zGZgSPkF6TObregRz4uzQqSRHrgUw')).toBe(B.url);
-    expect(normalizeDriveUrl('https://example.com/file/d/1qx6zGZgSPkF6TObregRz4uzQqSRHrgUw/view')).toBe('https://example.com/file/d/1qx6zGZgSPkF6TObregRz4uzQqSRHrgUw/view');
+    expect(normalizeDriveUrl('https://example.com/file/d/1qx6zGZgSPkF6TObregRz4uzQqSRHrgUw/view')).toBe(
+      'https://example.com/file/d/1qx6zGZgSPkF6TObregRz4uzQqSRHrgUw/view',
+    );
   });
 
   it('finds the confirmation of a Drive warning page, an old confirm link and a script URL', () => {
     const page = new URL('https://drive.usercontent.google.com/download?id=ID&export=download');
-    const form = findDownloadConfirmation(driveWarningPage('https://drive.usercontent.google.com/download', { id: 'ID', export: 'download', confirm: 't', uuid: 'u-1' }), page);
+    const form = findDownloadConfirmation(
+      driveWarningPage('https://drive.usercontent.google.com/download', { id: 'ID', export: 'download', confirm: 't', uuid: 'u-1' }),
+      page,
+    );
     expect(form?.href).toBe('https://drive.usercontent.google.com/download?id=ID&export=download&confirm=t&uuid=u-1');
-    const link = findDownloadConfirmation('<html><a id="uc-download-link" href="/uc?export=download&amp;confirm=Xy_1&amp;id=ID">Download anyway</a></html>', new URL('https://drive.google.com/uc?export=download&id=ID'));
+    const link = findDownloadConfirmation(
+      '<html><a id="uc-download-link" href="/uc?export=download&amp;confirm=Xy_1&amp;id=ID">Download anyway</a></html>',
+      new URL('https://drive.google.com/uc?export=download&id=ID'),
+    );
     expect(link?.href).toBe('https://drive.google.com/uc?export=download&confirm=Xy_1&id=ID');
     const script = findDownloadConfirmation('<script>var c = {"downloadUrl":"https://host/dl?id\\u003dID\\u0026confirm\\u003dt"};</script>', page);
     expect(script?.href).toBe('https://host/dl?id=ID&confirm=t');
@@ -188,20 +196,28 @@ describe('resolveWeights: downloads', () => {
     });
     const got = await getB('/uc?export=download&id=FILEID');
     expect(digest(readFileSync(got.path))).toBe(digest(PTH));
-    expect(server.requests.map((r) => r.url)).toEqual(['/uc?export=download&id=FILEID', '/download?id=FILEID&export=download', '/download?id=FILEID&export=download&confirm=t&uuid=a1b2-c3']);
+    expect(server.requests.map((r) => r.url)).toEqual([
+      '/uc?export=download&id=FILEID',
+      '/download?id=FILEID&export=download',
+      '/download?id=FILEID&export=download&confirm=t&uuid=a1b2-c3',
+    ]);
   });
 
   it('older Drive: a confirm=XXXX link, and a download_warning cookie sent back with confirm=<token>', async () => {
     route('/link', (req, res, url) => {
       if (url.searchParams.get('confirm') === 'Tok3n') return serveBytes(req, res, PTH);
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><a href="/link?export=download&amp;confirm=Tok3n&amp;id=X">Download anyway</a></body></html>');
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<html><body><a href="/link?export=download&amp;confirm=Tok3n&amp;id=X">Download anyway</a></body></html>');
     });
     expect(digest(readFileSync((await getB('/link?id=X')).path))).toBe(digest(PTH));
 
     rmSync(join(cacheDir, 'models'), { recursive: true });
     route('/cookie', (req, res, url) => {
       if (url.searchParams.get('confirm') === 'C00k' && /download_warning_13=C00k/.test(req.headers.cookie ?? '')) return serveBytes(req, res, PTH);
-      res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'download_warning_13=C00k; Path=/; HttpOnly' }).end('<html><title>Warning</title></html>');
+      res
+        .writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'download_warning_13=C00k; Path=/; HttpOnly' })
+        .end('<html><title>Warning</title></html>');
     });
     expect(digest(readFileSync((await getB('/cookie?id=X')).path))).toBe(digest(PTH));
     expect(server.requests.filter((r) => r.path === '/cookie').map((r) => r.url)).toEqual(['/cookie?id=X', '/cookie?id=X&confirm=C00k']);
@@ -210,7 +226,13 @@ describe('resolveWeights: downloads', () => {
   it('a dropped connection leaves the .part; the next call resumes with Range + If-Range and the file is byte-identical', async () => {
     let drop = true;
     route('/big', (req, res) => serveBytes(req, res, PTH, { etag: '"v1"', ...(drop ? { dropAfter: 100_000 } : {}) }));
-    await expectError(getB('/big'), 'E_IO', `cannot download sed-b from ${server.origin}/big:`, 'connection', `download model_final.pth by hand from ${B.page} and pass --weights FILE`);
+    await expectError(
+      getB('/big'),
+      'E_IO',
+      `cannot download sed-b from ${server.origin}/big:`,
+      'connection',
+      `download model_final.pth by hand from ${B.page} and pass --weights FILE`,
+    );
     const part = `${bFile()}.part`;
     const have = statSync(part).size;
     expect(have).toBeGreaterThan(0);
@@ -231,7 +253,9 @@ describe('resolveWeights: downloads', () => {
 
   it('retries a dropped connection within one call (resuming), with backoff', async () => {
     let calls = 0;
-    route('/flaky', (req, res) => serveBytes(req, res, PTH, { lastModified: 'Wed, 21 Oct 2015 07:28:00 GMT', ...(calls++ === 0 ? { dropAfter: 50_000 } : {}) }));
+    route('/flaky', (req, res) =>
+      serveBytes(req, res, PTH, { lastModified: 'Wed, 21 Oct 2015 07:28:00 GMT', ...(calls++ === 0 ? { dropAfter: 50_000 } : {}) }),
+    );
     const got = await getB('/flaky', { retries: 2, retryDelayMs: 10 });
     expect(digest(readFileSync(got.path))).toBe(digest(PTH));
     expect(server.requests).toHaveLength(2);
@@ -262,8 +286,12 @@ describe('resolveWeights: downloads', () => {
   });
 
   it('a web page that is not a confirmation: clear error with its title, nothing at the final path', async () => {
-    route('/quota', (_q, res) =>
-      void res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>Too many users</body></html>'),
+    route(
+      '/quota',
+      (_q, res) =>
+        void res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>Too many users</body></html>'),
     );
     await expectError(getB('/quota'), 'E_FORMAT', 'the server returned a web page, not a checkpoint ("Google Drive - Quota exceeded")');
     expect(leftovers()).toEqual([]);
@@ -343,7 +371,14 @@ describe('resolveWeights: downloads', () => {
     // The child runs the source bundled by esbuild (a dependency of the toolchain): no build needed.
     const bundle = join(cacheDir, 'resolve-weights.mjs');
     const { build } = await import('esbuild');
-    await build({ entryPoints: [fileURLToPath(new URL('../src/node/resolve-weights.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
+    await build({
+      entryPoints: [fileURLToPath(new URL('../src/node/resolve-weights.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
     const script = `
       const { resolveWeights } = await import(${JSON.stringify(pathToFileURL(bundle).href)});
       const r = await resolveWeights('sed-b', { cacheDir: process.argv[1], retries: 0 });

@@ -18,7 +18,14 @@ const CASE_DIR = fileURLToPath(new URL('../../../../shared/reference/tiny/case-0
 const CASE_FILE = `${CASE_DIR}tensors.safetensors`;
 
 const DTYPE_CODES: Record<string, DType> = {
-  F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I64: 'int64', I32: 'int32', U8: 'uint8', BOOL: 'bool',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 
 /** Asserts that `run` fails with a one-line SedsegError of `code` whose message contains all fragments. */
@@ -65,7 +72,10 @@ describe('reading the reference case file', () => {
   const fileBytes = new Uint8Array(readFileSync(CASE_FILE));
   const view = new DataView(fileBytes.buffer, fileBytes.byteOffset, fileBytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(fileBytes.subarray(8, 8 + n))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(new TextDecoder().decode(fileBytes.subarray(8, 8 + n))) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const rawOf = (name: string) => {
     const [b, e] = header[name]!.data_offsets;
     return fileBytes.subarray(8 + n + b, 8 + n + e);
@@ -83,7 +93,8 @@ describe('reading the reference case file', () => {
       for (const [name, t] of stored) {
         expect(store.info(name)).toEqual({ name, dtype: DTYPE_CODES[t.dtype], shape: t.shape });
       }
-      const byOffset = Object.keys(header).filter((k) => k !== '__metadata__')
+      const byOffset = Object.keys(header)
+        .filter((k) => k !== '__metadata__')
         .sort((a, b) => header[a]!.data_offsets[0] - header[b]!.data_offsets[0]);
       expect(store.keys()).toEqual(byOffset);
       expect(store.info('nope')).toBeUndefined();
@@ -167,11 +178,11 @@ describe('writing and reading back', () => {
   };
 
   it('round-trips every dtype', async () => {
-    const bytes = serializeSafetensors(tensors, { author: 'test', 'π': 'ünïcode' });
+    const bytes = serializeSafetensors(tensors, { author: 'test', π: 'ünïcode' });
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect((8 + n) % 8).toBe(0);
     const store = await open(bytes, 'rt.safetensors');
-    expect(store.metadata).toEqual({ author: 'test', 'π': 'ünïcode' });
+    expect(store.metadata).toEqual({ author: 'test', π: 'ünïcode' });
     // Same order as given (the empty tensor sits at the end offset, after all others).
     expect(store.keys()).toEqual(Object.keys(tensors));
     for (const [name, t] of Object.entries(tensors)) {
@@ -179,13 +190,16 @@ describe('writing and reading back', () => {
       expect(r.dtype).toBe(t.dtype);
       expect(r.shape).toEqual(t.shape);
       expect(r.data.constructor).toBe(t.data.constructor);
-      expect(new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
-        .toEqual(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      expect(new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength)).toEqual(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     }
   });
 
   it('accepts a list of pairs and keeps its order', async () => {
-    const bytes = serializeSafetensors([['z', tensors.u8!], ['a', tensors.f32!], ['0', tensors.i32!]]);
+    const bytes = serializeSafetensors([
+      ['z', tensors.u8!],
+      ['a', tensors.f32!],
+      ['0', tensors.i32!],
+    ]);
     const store = await open(bytes);
     expect(store.keys()).toEqual(['z', 'a', '0']);
     expect(store.metadata).toEqual({});
@@ -197,7 +211,10 @@ describe('writing and reading back', () => {
     for (let pad = 0; pad < 8; pad++) {
       const name = 'x'.repeat(pad + 1);
       const { headerBytes, offsets, dataSize } = safetensorsHeader(
-        [{ name, dtype: 'uint8', shape: [3] }, { name: 'b', dtype: 'float32', shape: [2, 2] }],
+        [
+          { name, dtype: 'uint8', shape: [3] },
+          { name: 'b', dtype: 'float32', shape: [2, 2] },
+        ],
         { k: 'v' },
       );
       expect(headerBytes.byteLength % 8).toBe(0);
@@ -206,7 +223,10 @@ describe('writing and reading back', () => {
       const text = new TextDecoder().decode(headerBytes.subarray(8));
       expect(text.trimEnd().endsWith('}')).toBe(true);
       expect(text.slice(text.trimEnd().length)).toMatch(/^ *$/);
-      expect(offsets).toEqual([[0, 3], [3, 19]]);
+      expect(offsets).toEqual([
+        [0, 3],
+        [3, 19],
+      ]);
       expect(dataSize).toBe(19);
       const json = JSON.parse(text) as Record<string, unknown>;
       expect(json.__metadata__).toEqual({ k: 'v' });
@@ -215,17 +235,24 @@ describe('writing and reading back', () => {
   });
 
   it('refuses bad writer input', async () => {
-    await expectError(() => safetensorsHeader([{ name: 'a', dtype: 'uint8', shape: [1] }, { name: 'a', dtype: 'uint8', shape: [1] }]), 'E_ARGUMENT', 'duplicate', '"a"');
+    await expectError(
+      () =>
+        safetensorsHeader([
+          { name: 'a', dtype: 'uint8', shape: [1] },
+          { name: 'a', dtype: 'uint8', shape: [1] },
+        ]),
+      'E_ARGUMENT',
+      'duplicate',
+      '"a"',
+    );
     await expectError(() => safetensorsHeader([{ name: '__metadata__', dtype: 'uint8', shape: [1] }]), 'E_ARGUMENT', '__metadata__');
     await expectError(() => safetensorsHeader([{ name: 'a', dtype: 'uint8', shape: [-1] }]), 'E_ARGUMENT', '"a"', 'shape');
     await expectError(() => safetensorsHeader([], { k: 1 as unknown as string }), 'E_ARGUMENT', 'metadata "k"');
-    await expectError(
-      () => serializeSafetensors({ w: { dtype: 'float32', shape: [3], data: new Float32Array(2) } }),
-      'E_ARGUMENT', '"w"', '[3]',
-    );
+    await expectError(() => serializeSafetensors({ w: { dtype: 'float32', shape: [3], data: new Float32Array(2) } }), 'E_ARGUMENT', '"w"', '[3]');
     await expectError(
       () => serializeSafetensors({ w: { dtype: 'float16', shape: [2], data: new Float32Array(2) as unknown as Uint16Array } }),
-      'E_ARGUMENT', '"w"',
+      'E_ARGUMENT',
+      '"w"',
     );
   });
 
@@ -247,7 +274,9 @@ describe('writing and reading back', () => {
     const dataStart = reads[1]![0] + reads[1]![1];
     reads.length = 0;
     await store.read('i32');
-    const { data_offsets: [b, e] } = (JSON.parse(new TextDecoder().decode(bytes.subarray(8, dataStart))) as Record<string, { data_offsets: [number, number] }>).i32!;
+    const {
+      data_offsets: [b, e],
+    } = (JSON.parse(new TextDecoder().decode(bytes.subarray(8, dataStart))) as Record<string, { data_offsets: [number, number] }>).i32!;
     expect(reads).toEqual([[dataStart + b, e - b]]);
     await store.close();
     await expectError(() => store.read('i32'), 'E_IO', 'after close');
@@ -257,7 +286,12 @@ describe('writing and reading back', () => {
 describe('memoryWeightStore', () => {
   it('serves tensors and validates their length', async () => {
     const t: HostTensor = { dtype: 'int32', shape: [2], data: new Int32Array([1, 2]) };
-    const store = memoryWeightStore(new Map([['b', t], ['a', t]]));
+    const store = memoryWeightStore(
+      new Map([
+        ['b', t],
+        ['a', t],
+      ]),
+    );
     expect(store.format).toBe('memory');
     expect(store.source).toBe('<memory>');
     expect(store.keys()).toEqual(['b', 'a']);
@@ -266,11 +300,15 @@ describe('memoryWeightStore', () => {
     await expectError(() => store.read('c'), 'E_KEY', '<memory>', '"c"');
     await expectError(
       () => memoryWeightStore({ w: { dtype: 'float32', shape: [2, 2], data: new Float32Array(3) } }, 'mine'),
-      'E_ARGUMENT', 'mine', '"w"', '[2, 2]',
+      'E_ARGUMENT',
+      'mine',
+      '"w"',
+      '[2, 2]',
     );
     await expectError(
       () => memoryWeightStore({ w: { dtype: 'bfloat16', shape: [2], data: new Float32Array(2) as unknown as Uint16Array } }),
-      'E_ARGUMENT', '"w"',
+      'E_ARGUMENT',
+      '"w"',
     );
   });
 });
@@ -281,10 +319,7 @@ describe('hostile headers', () => {
   it('refuses overlapping tensors, naming both', async () => {
     await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(4, 12) }, 16)), 'E_CORRUPT', 'bad.safetensors', '"a"', '"b"', 'overlap');
     // A large tensor covering a later one that does not touch its direct predecessor.
-    await expectError(
-      () => open(rawFile({ big: f32(0, 32), x: f32(4, 8), y: f32(12, 16) }, 32)),
-      'E_CORRUPT', '"big"', '"x"', 'overlap',
-    );
+    await expectError(() => open(rawFile({ big: f32(0, 32), x: f32(4, 8), y: f32(12, 16) }, 32)), 'E_CORRUPT', '"big"', '"x"', 'overlap');
     await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(0, 8) }, 8)), 'E_CORRUPT', '"a"', '"b"');
     // An empty tensor inside another one overlaps it too (the reference crate requires every
     // tensor, empty or not, to start where the previous one ends).
@@ -360,7 +395,10 @@ describe('hostile headers', () => {
 describe('layout rules of the reference implementation (fuzzing regressions)', () => {
   const f32 = (begin: number, end: number, shape = [(end - begin) / 4]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
   const tensorsOf = (n: number): Array<[string, HostTensor]> =>
-    Array.from({ length: n }, (_, i): [string, HostTensor] => [`t${i}`, { dtype: 'float32', shape: [3 + (i % 5)], data: new Float32Array(3 + (i % 5)).map((_, j) => i * 100 + j) }]);
+    Array.from({ length: n }, (_, i): [string, HostTensor] => [
+      `t${i}`,
+      { dtype: 'float32', shape: [3 + (i % 5)], data: new Float32Array(3 + (i % 5)).map((_, j) => i * 100 + j) },
+    ]);
 
   it('refuses 8 bytes inserted in the data area (every later tensor would be shifted)', async () => {
     const good = serializeSafetensors(tensorsOf(20));
@@ -373,14 +411,26 @@ describe('layout rules of the reference implementation (fuzzing regressions)', (
   });
 
   it('refuses gaps between tensors, before the first and after the last', async () => {
-    await expectError(() => open(rawFile({ a: f32(0, 8), b: f32(12, 16) }, 16)), 'E_CORRUPT', 'bad.safetensors: 4 unused bytes after tensor "a" [0, 8]: tensor "b" starts at 12, expected 8');
-    await expectError(() => open(rawFile({ a: f32(4, 8) }, 8)), 'E_CORRUPT', '4 unused bytes at the start of the data area: tensor "a" starts at 4, expected 0');
+    await expectError(
+      () => open(rawFile({ a: f32(0, 8), b: f32(12, 16) }, 16)),
+      'E_CORRUPT',
+      'bad.safetensors: 4 unused bytes after tensor "a" [0, 8]: tensor "b" starts at 12, expected 8',
+    );
+    await expectError(
+      () => open(rawFile({ a: f32(4, 8) }, 8)),
+      'E_CORRUPT',
+      '4 unused bytes at the start of the data area: tensor "a" starts at 4, expected 0',
+    );
     await expectError(() => open(rawFile({ a: f32(0, 8) }, 9)), 'E_CORRUPT', 'the data area has 9 bytes but the tensors cover 8 (1 trailing bytes)');
   });
 
   it('refuses a header-only file that declares tensors, and data without tensors', async () => {
     await expectError(() => open(rawFile({ a: f32(0, 8) }, 0)), 'E_CORRUPT', '"a"', 'run past the end of the data area (0 bytes');
-    await expectError(() => open(rawFile({ __metadata__: { k: 'v' } }, 16)), 'E_CORRUPT', 'the data area has 16 bytes but the tensors cover 0 (16 trailing bytes and no tensors)');
+    await expectError(
+      () => open(rawFile({ __metadata__: { k: 'v' } }, 16)),
+      'E_CORRUPT',
+      'the data area has 16 bytes but the tensors cover 0 (16 trailing bytes and no tensors)',
+    );
     // A header-only file with no tensors, or only empty ones, is fine.
     expect((await open(rawFile({}, 0))).keys()).toEqual([]);
     expect((await open(rawFile({ e: { dtype: 'U8', shape: [0, 5], data_offsets: [0, 0] } }, 0))).keys()).toEqual(['e']);
@@ -392,11 +442,25 @@ describe('layout rules of the reference implementation (fuzzing regressions)', (
 
   it('bounds messages about shape or data_offsets nested 100k deep (no stack overflow)', async () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    const shapeMsg = await expectError(() => open(rawFile(`{"w": {"dtype": "U8", "shape": ${deep}, "data_offsets": [0, 0]}}`)), 'E_FORMAT', '"w"', 'shape [[[…]]]');
+    const shapeMsg = await expectError(
+      () => open(rawFile(`{"w": {"dtype": "U8", "shape": ${deep}, "data_offsets": [0, 0]}}`)),
+      'E_FORMAT',
+      '"w"',
+      'shape [[[…]]]',
+    );
     expect(shapeMsg.length).toBeLessThan(300);
-    const offsetsMsg = await expectError(() => open(rawFile(`{"w": {"dtype": "U8", "shape": [1], "data_offsets": ${deep}}}`, 1)), 'E_FORMAT', '"w"', 'data_offsets');
+    const offsetsMsg = await expectError(
+      () => open(rawFile(`{"w": {"dtype": "U8", "shape": [1], "data_offsets": ${deep}}}`, 1)),
+      'E_FORMAT',
+      '"w"',
+      'data_offsets',
+    );
     expect(offsetsMsg.length).toBeLessThan(300);
-    const dtypeMsg = await expectError(() => open(rawFile({ w: { dtype: 'X'.repeat(1_000_000), shape: [1], data_offsets: [0, 1] } }, 1)), 'E_UNSUPPORTED', '"w"');
+    const dtypeMsg = await expectError(
+      () => open(rawFile({ w: { dtype: 'X'.repeat(1_000_000), shape: [1], data_offsets: [0, 1] } }, 1)),
+      'E_UNSUPPORTED',
+      '"w"',
+    );
     expect(dtypeMsg.length).toBeLessThan(400);
     const nameMsg = await expectError(() => open(rawFile({ ['n'.repeat(1_000_000)]: f32(0, 8, [3]) }, 8)), 'E_CORRUPT', 'hold 8 bytes');
     expect(nameMsg.length).toBeLessThan(500);
@@ -413,7 +477,11 @@ describe('layout rules of the reference implementation (fuzzing regressions)', (
       await store.close();
     }
     // Empty tensors anywhere in the list, odd sizes, metadata: still back to back.
-    const list = [...tensorsOf(5), ['e', { dtype: 'int64', shape: [0], data: new BigInt64Array(0) }] as [string, HostTensor], ['u', { dtype: 'uint8', shape: [3], data: new Uint8Array([1, 2, 3]) }] as [string, HostTensor]];
+    const list = [
+      ...tensorsOf(5),
+      ['e', { dtype: 'int64', shape: [0], data: new BigInt64Array(0) }] as [string, HostTensor],
+      ['u', { dtype: 'uint8', shape: [3], data: new Uint8Array([1, 2, 3]) }] as [string, HostTensor],
+    ];
     expect((await open(serializeSafetensors(list, { k: 'v' }))).keys()).toEqual(list.map(([n]) => n));
     const dir = mkdtempSync(join(tmpdir(), 'sedseg-st-'));
     try {

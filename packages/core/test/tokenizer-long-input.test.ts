@@ -170,7 +170,10 @@ describe('BPE merge: identical to open_clip on long random texts', () => {
         for (let i = 0; i < length; i++) word += pick(['a', 'b', 'c']);
         const got: number[] = [];
         model.encodeWord(word, got);
-        expect(got.map((id) => model.vocab[id]), `${JSON.stringify(merges)} ${word}`).toEqual(referenceBpe([...word], toyRanks));
+        expect(
+          got.map((id) => model.vocab[id]),
+          `${JSON.stringify(merges)} ${word}`,
+        ).toEqual(referenceBpe([...word], toyRanks));
       }
     }
   });

@@ -167,7 +167,11 @@ describe('text cleaning (Python semantics)', () => {
     ['&amp;amp;lt;b&amp;amp;gt;', '<b>', [283, 321, 285]],
     ['&amp;amp;amp;amp;', '&', [261]],
     ['fish &amp;amp; chips', 'fish & chips', [2759, 261, 8855]],
-    ['\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3', '\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2', [138, 123, 138, 112, 139, 227, 139, 225, 139, 225, 138, 113, 139, 227, 139, 480]],
+    [
+      '\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3',
+      '\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2',
+      [138, 123, 138, 112, 139, 227, 139, 225, 139, 225, 138, 113, 139, 227, 139, 480],
+    ],
     ['\u03a3', '\u03c3', [139, 481]],
     ['\u0391\u03a3 \u03a3', '\u03b1\u03c2 \u03c3', [138, 109, 139, 480, 139, 481]],
     ['\u0130stanbul', 'i\u0307stanbul', [328, 16384, 11231]],
@@ -195,7 +199,7 @@ describe('text cleaning (Python semantics)', () => {
     expect(collapseWhitespace('a\x1cb')).toBe('a\x1cb'); // the `regex` module's \s lacks U+001C-U+001F
   });
 
-  it('splits like open_clip\'s regex', () => {
+  it("splits like open_clip's regex", () => {
     expect(splitWords("don't stop: it's <end_of_text>42!!")).toEqual(['don', "'t", 'stop', ':', 'it', "'s", '<end_of_text>', '4', '2', '!!']);
     expect(splitWords('a\u0345b')).toEqual(['a', 'b']);
     expect(splitWords('a\ufeffb')).toEqual(['a', '\ufeff', 'b']);
@@ -239,7 +243,7 @@ describe('ftfy.fix_text', () => {
   it.each([
     ['\ufb01sh \ufb02our \ufb05 \ufb06 \u0133', 'fish flour \u017ft st ij'],
     ['\uff21\uff22\uff23\u3000\uff46\uff55\uff4c\uff4c\uff11\uff12\uff13 \uff76\uff80\uff76\uff85', 'ABC full123 \u30ab\u30bf\u30ab\u30ca'],
-    ['\u201csmart\u201d \u2018quotes\u2019 \u201alow\u201b \u201ex\u201f \u02bcn', '"smart" \'quotes\' \'low\' "x" \'n'],
+    ['\u201csmart\u201d \u2018quotes\u2019 \u201alow\u201b \u201ex\u201f \u02bcn', "\"smart\" 'quotes' 'low' \"x\" 'n"],
     ['a\r\nb\rc\u2028d\u2029e\u0085f', 'a\nb\nc\nd\ne\u2026f'],
     ['\x1b[31mred\x1b[0m', 'red'],
     ['a\x00b\x07c\ufeffd\u206ae\x7f', 'abcde'],

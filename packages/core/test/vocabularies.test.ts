@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ADE150, findVocabularyName, getVocabulary, isVocabularyName, resolveVocabularyName, VOCABULARIES, VOCABULARY_NAMES, vocabularyKey } from '../src/index.js';
+import {
+  ADE150,
+  findVocabularyName,
+  getVocabulary,
+  isVocabularyName,
+  resolveVocabularyName,
+  VOCABULARIES,
+  VOCABULARY_NAMES,
+  vocabularyKey,
+} from '../src/index.js';
 import { readReferenceJson } from './helpers/reference.js';
 
 /** Canonical name → reference file (reference/vocabularies/<file>.json). */
@@ -39,7 +48,9 @@ describe('vocabularies', () => {
   });
 
   it('refuses an unknown name, lists the known ones and suggests the closest', () => {
-    expect(() => getVocabulary('ade151')).toThrow(/unknown vocabulary "ade151" \(known: ade150, ade847, pc59, pc459, voc20, voc20b, coco171\); did you mean "ade150"\?$/);
+    expect(() => getVocabulary('ade151')).toThrow(
+      /unknown vocabulary "ade151" \(known: ade150, ade847, pc59, pc459, voc20, voc20b, coco171\); did you mean "ade150"\?$/,
+    );
     expect(() => getVocabulary('ADE_874')).toThrow(/did you mean "ade847"/);
     expect(() => getVocabulary('coco-stuf')).toThrow(/did you mean "coco171"/);
     expect(() => getVocabulary('pc495')).toThrow(/did you mean "pc459"/);

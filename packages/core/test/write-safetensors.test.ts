@@ -87,7 +87,14 @@ describe('writeSafetensorsFile', () => {
   it('refuses tensors that differ from the announced infos, leaving no file', async () => {
     const path = join(dir, 'bad.safetensors');
     const wrongShape: Array<[string, HostTensor]> = [['w', { dtype: 'float32', shape: [3, 2], data: new Float32Array(6) }]];
-    await expectError(() => writeSafetensorsFile(path, wrongShape, { infos: infos.slice(0, 1) }), 'E_ARGUMENT', path, '"w"', 'shape [3, 2]', 'announced as [2, 3]');
+    await expectError(
+      () => writeSafetensorsFile(path, wrongShape, { infos: infos.slice(0, 1) }),
+      'E_ARGUMENT',
+      path,
+      '"w"',
+      'shape [3, 2]',
+      'announced as [2, 3]',
+    );
     const wrongDtype: Array<[string, HostTensor]> = [['w', { dtype: 'float16', shape: [2, 3], data: new Uint16Array(6) }]];
     await expectError(() => writeSafetensorsFile(path, wrongDtype, { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"', 'float16', 'announced as float32');
     const shortData: Array<[string, HostTensor]> = [['w', { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) }]];
@@ -96,8 +103,16 @@ describe('writeSafetensorsFile', () => {
     await expectError(() => writeSafetensorsFile(path, [tensors[1]!], { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"ids"', 'not announced');
     await expectError(() => writeSafetensorsFile(path, [tensors[0]!, tensors[0]!], { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"', 'twice');
     await expectError(
-      () => writeSafetensorsFile(path, [], { infos: [{ name: 'x', dtype: 'uint8', shape: [1] }, { name: 'x', dtype: 'uint8', shape: [1] }] }),
-      'E_ARGUMENT', path, 'duplicate',
+      () =>
+        writeSafetensorsFile(path, [], {
+          infos: [
+            { name: 'x', dtype: 'uint8', shape: [1] },
+            { name: 'x', dtype: 'uint8', shape: [1] },
+          ],
+        }),
+      'E_ARGUMENT',
+      path,
+      'duplicate',
     );
     expect(readdirSync(dir)).not.toContain('bad.safetensors');
     expect(leftovers()).toEqual([]);

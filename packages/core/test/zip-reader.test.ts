@@ -219,11 +219,17 @@ describe('openZip: integrity checks', () => {
     const range = await zip.entryRange(zip.get('d')!);
     reads.length = 0;
     expect(await zip.readEntry(zip.get('d')!, { offset: 100, length: 10 })).toEqual(data.subarray(100, 110));
-    expect(reads).toEqual([[range.offset, 5000], [range.offset + 100, 10]]); // CRC pass, then the part
+    expect(reads).toEqual([
+      [range.offset, 5000],
+      [range.offset + 100, 10],
+    ]); // CRC pass, then the part
     reads.length = 0;
     expect(await zip.readEntry(zip.get('d')!, { offset: 200, length: 10 })).toEqual(data.subarray(200, 210));
     expect(await zip.readEntry(zip.get('d')!)).toEqual(data);
-    expect(reads).toEqual([[range.offset + 200, 10], [range.offset, 5000]]);
+    expect(reads).toEqual([
+      [range.offset + 200, 10],
+      [range.offset, 5000],
+    ]);
   });
 
   it('a whole-entry read is one read, checked as it is returned', async () => {
@@ -249,11 +255,18 @@ describe('openZip: integrity checks', () => {
   });
 
   it('refuses entries whose byte ranges overlap, from the central directory alone', async () => {
-    const bytes = writeZip([{ name: 'a', data: new Uint8Array(100) }, { name: 'b', data: new Uint8Array(100) }]);
+    const bytes = writeZip([
+      { name: 'a', data: new Uint8Array(100) },
+      { name: 'b', data: new Uint8Array(100) },
+    ]);
     const [a, b] = zipLayout(bytes);
     const same = bytes.slice();
     new DataView(same.buffer).setUint32(b!.central + 42, a!.local, true);
-    await expectError(openZip(memorySource(same, 'o.zip')), 'E_CORRUPT', /^o\.zip: zip entry [ab] \(bytes \d+\.\.\d+\) overlaps zip entry [ab] \(local header at \d+\)$/);
+    await expectError(
+      openZip(memorySource(same, 'o.zip')),
+      'E_CORRUPT',
+      /^o\.zip: zip entry [ab] \(bytes \d+\.\.\d+\) overlaps zip entry [ab] \(local header at \d+\)$/,
+    );
     const inside = bytes.slice();
     new DataView(inside.buffer).setUint32(b!.central + 42, a!.data + 10, true);
     await expectError(openZip(memorySource(inside, 'o.zip')), 'E_CORRUPT', 'zip entry a (bytes');
@@ -311,6 +324,10 @@ describe('openZip: integrity checks', () => {
     dv.setUint16(size + 10, 1, true);
     dv.setUint32(size + 12, size - 50, true); // central directory size
     dv.setUint32(size + 16, 50, true); // its offset
-    await expectError(openZip(memorySource(bytes, 'big.zip')), 'E_UNSUPPORTED', 'big.zip: zip central directory of 67108914 bytes exceeds the 64 MiB limit (MAX_CENTRAL_DIRECTORY_BYTES)');
+    await expectError(
+      openZip(memorySource(bytes, 'big.zip')),
+      'E_UNSUPPORTED',
+      'big.zip: zip central directory of 67108914 bytes exceeds the 64 MiB limit (MAX_CENTRAL_DIRECTORY_BYTES)',
+    );
   });
 });

@@ -155,7 +155,13 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
   const textBytes = serializeOnnxModel(textTrace.graph, { opset: OPSET, producerName: 'sedseg', metadata: { stage: 'textEncoder' } });
   yield { path: 'text/textEncoder.onnx', bytes: textBytes };
   manifest.text = {
-    stage: { name: 'textEncoder', file: 'text/textEncoder.onnx', bytes: textBytes.length, inputs: manifestValues(textTrace.graph.inputs), outputs: manifestValues(textTrace.graph.outputs) },
+    stage: {
+      name: 'textEncoder',
+      file: 'text/textEncoder.onnx',
+      bytes: textBytes.length,
+      inputs: manifestValues(textTrace.graph.inputs),
+      outputs: manifestValues(textTrace.graph.outputs),
+    },
     tokenEmbedding: tables.token_embedding!,
     positionalEmbedding: tables.positional_embedding!,
     contextLength: arch.context_length,
@@ -172,7 +178,12 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
     const entries: ManifestStage[] = [];
     const emit = (stage: Stage<LazyTensor>, inputs: Record<string, Shape>, name = stage.name): { file: ExportedFile; outputs: Record<string, number[]> } => {
       const traced = ops.traceStage({ ...stage, name }, inputs, { weightType });
-      const bytes = serializeOnnxModel(traced.graph, { opset: OPSET, producerName: 'sedseg', ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}), metadata: { stage: name, resolution: String(r), decoder_pooling: String(pooling) } });
+      const bytes = serializeOnnxModel(traced.graph, {
+        opset: OPSET,
+        producerName: 'sedseg',
+        ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}),
+        metadata: { stage: name, resolution: String(r), decoder_pooling: String(pooling) },
+      });
       const path = `r${r}/${name}.onnx`;
       entries.push({ name, file: path, bytes: bytes.length, inputs: manifestValues(traced.graph.inputs), outputs: manifestValues(traced.graph.outputs) });
       return { file: { path, bytes }, outputs: traced.outputShapes };

@@ -8,6 +8,24 @@ export { OPSET } from './opset.js';
 export { OnnxSessionOps, type OnnxSessionOpsOptions } from './session-ops.js';
 export type { OnnxRuntime, OnnxRuntimeSession, OnnxRuntimeTensor } from './runtime.js';
 // The ONNX protobuf writer.
-export { serializeOnnxModel, type OnnxModelOptions, type OnnxGraph, type OnnxNode, type OnnxInitializer, type OnnxValueInfo, type OnnxAttribute, type OnnxDataType } from './onnx/onnx-model.js';
+export {
+  serializeOnnxModel,
+  type OnnxModelOptions,
+  type OnnxGraph,
+  type OnnxNode,
+  type OnnxInitializer,
+  type OnnxValueInfo,
+  type OnnxAttribute,
+  type OnnxDataType,
+} from './onnx/onnx-model.js';
 // The stage export (graphs and manifest as bytes; writing files is the caller's).
-export { exportStageGraphs, MANIFEST_FORMAT, type ExportOptions, type ExportedFile, type StageManifest, type ManifestStage, type ManifestValue, type ManifestArray } from './export-stages.js';
+export {
+  exportStageGraphs,
+  MANIFEST_FORMAT,
+  type ExportOptions,
+  type ExportedFile,
+  type StageManifest,
+  type ManifestStage,
+  type ManifestValue,
+  type ManifestArray,
+} from './export-stages.js';

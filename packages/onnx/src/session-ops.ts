@@ -89,7 +89,10 @@ export class OnnxSessionOps<SessionOptions = unknown> extends TracingOps {
       if (!f.tensor.isConcrete) throw new Error(`graph input ${f.name} has no value`);
       feeds[f.name] = this.tensor(f.tensor);
     }
-    const results = await session.run(feeds, outputs.map((o) => o.name));
+    const results = await session.run(
+      feeds,
+      outputs.map((o) => o.name),
+    );
     for (const o of outputs) o.tensor.resolve(results[o.name]!.data as Float32Array);
   }
 

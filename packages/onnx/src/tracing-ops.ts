@@ -46,7 +46,10 @@ export abstract class TracingOps implements Ops<LazyTensor> {
     if (this.tracing !== undefined) {
       // A dynamic size baked into a value would be wrong for every other size.
       if (data.length < 64 && data.some(isTracedSize)) {
-        throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${what} holds a dynamic size (class count or batch) as a value; use ops.sizeAsTensor() so the graph works for every size`);
+        throw new SedsegError(
+          'E_UNSUPPORTED',
+          `stage ${this.tracing}: ${what} holds a dynamic size (class count or batch) as a value; use ops.sizeAsTensor() so the graph works for every size`,
+        );
       }
     }
   }
@@ -104,7 +107,10 @@ export abstract class TracingOps implements Ops<LazyTensor> {
   }
   private checkScalar(s: number, op: string): void {
     if (this.tracing !== undefined && isTracedSize(s)) {
-      throw new SedsegError('E_UNSUPPORTED', `stage ${this.tracing}: ${op} by a dynamic size (class count or batch); use ops.sizeAsTensor() so the graph works for every size`);
+      throw new SedsegError(
+        'E_UNSUPPORTED',
+        `stage ${this.tracing}: ${op} by a dynamic size (class count or batch); use ops.sizeAsTensor() so the graph works for every size`,
+      );
     }
   }
   sqrt(x: LazyTensor): LazyTensor {
@@ -134,7 +140,12 @@ export abstract class TracingOps implements Ops<LazyTensor> {
     const r = x.shape.length;
     const p = perm.map((a) => normalizeAxis(a, r));
     if (p.length !== r || new Set(p).size !== r) throw new SedsegError('E_ARGUMENT', `transpose: [${perm.join(', ')}] is not a permutation of ${r} axes`);
-    return this.record('transpose', [x], p.map((a) => x.shape[a]!), { perm: p });
+    return this.record(
+      'transpose',
+      [x],
+      p.map((a) => x.shape[a]!),
+      { perm: p },
+    );
   }
 
   concat(xs: readonly LazyTensor[], axis: number): LazyTensor {
@@ -205,7 +216,8 @@ export abstract class TracingOps implements Ops<LazyTensor> {
   }
 
   groupNorm(x: LazyTensor, groups: number, w: LazyTensor, b: LazyTensor, eps: number): LazyTensor {
-    if (x.shape.length !== 4 || x.shape[1]! % groups !== 0) throw new SedsegError('E_ARGUMENT', `groupNorm: [${x.shape.join(', ')}] does not split into ${groups} groups`);
+    if (x.shape.length !== 4 || x.shape[1]! % groups !== 0)
+      throw new SedsegError('E_ARGUMENT', `groupNorm: [${x.shape.join(', ')}] does not split into ${groups} groups`);
     return this.record('groupNorm', [x, w, b], x.shape, { groups, eps });
   }
 

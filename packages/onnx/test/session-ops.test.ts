@@ -41,7 +41,10 @@ describe('OnnxSessionOps', () => {
     const fake = fakeRuntime();
     const ops = new OnnxSessionOps({ runtime: fake.runtime, name: 'fake', sessionOptions: { tag: 'opts' } });
     for (const n of [1, 3]) {
-      const x = ops.constant(Float32Array.from({ length: 2 * n }, (_, i) => i), [n, 2]);
+      const x = ops.constant(
+        Float32Array.from({ length: 2 * n }, (_, i) => i),
+        [n, 2],
+      );
       const out = await runStage(ops, stage, { x });
       expect(ops.shape(out.y!)).toEqual([n, 2]);
       expect(await ops.read(out.y!)).toEqual(Float32Array.from({ length: 2 * n }, (_, i) => i));

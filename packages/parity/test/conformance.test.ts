@@ -19,7 +19,9 @@ const total = (r: ConformanceReport, group: ConformanceResult['group']): number 
 describe.each(BACKENDS.map((b) => [b.name, b] as const))('conformance kit on %s', (name, backend) => {
   it('passes every operator check and golden cases 01 and 04', async () => {
     const report = await runConformance({ create: () => backend.create(), reference: referenceDirectory(REFERENCE_DIR), cases: ['case-01', 'case-04'] });
-    console.log(`conformance ${name}: ${report.passed} passed, ${report.failed} failed; operators ${total(report, 'operators')} ms, golden ${total(report, 'golden')} ms`);
+    console.log(
+      `conformance ${name}: ${report.passed} passed, ${report.failed} failed; operators ${total(report, 'operators')} ms, golden ${total(report, 'golden')} ms`,
+    );
     expect(failures(report)).toEqual([]);
     expect(report.failed).toBe(0);
     const golden = report.results.filter((r) => r.group === 'golden').map((r) => r.name);
@@ -48,11 +50,12 @@ describe('the kit fails broken backends', () => {
     const create = async () => {
       const base = await createTfjsOps({ platform: 'cpu' });
       return patched(base, 'tfjs-tanh-gelu', {
-        gelu: (x) => base.tidy(() => {
-          const tf = base.tf;
-          const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-          return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
-        }),
+        gelu: (x) =>
+          base.tidy(() => {
+            const tf = base.tf;
+            const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+            return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+          }),
       });
     };
     const report = await runOperatorChecks(create, { filter: (n) => /^(gelu|relu|elu|add)/.test(n) });

@@ -37,7 +37,17 @@ import {
 } from '@sedseg/core';
 import { openWeightsFile } from '@sedseg/core/node';
 import { BACKENDS } from './helpers/backends';
-import { compareLabels, compareWithGolden, openCase, sliceAxis, TINY_CONFIG, TINY_MODEL, type CaseName, type Comparison, type GoldenCase } from './helpers/golden';
+import {
+  compareLabels,
+  compareWithGolden,
+  openCase,
+  sliceAxis,
+  TINY_CONFIG,
+  TINY_MODEL,
+  type CaseName,
+  type Comparison,
+  type GoldenCase,
+} from './helpers/golden';
 
 interface Row {
   backend: string;
@@ -149,9 +159,7 @@ for (const backend of BACKENDS) {
       return async (name: string, value: unknown): Promise<void> => {
         const meta = gcase.meta.tensors[name];
         if (!meta?.stored && !keep.includes(name)) return;
-        const hostValue: HostValue = isHostValue(value)
-          ? value
-          : { dtype: 'float32', shape: [...ops.shape(value)], data: await ops.read(value) };
+        const hostValue: HostValue = isHostValue(value) ? value : { dtype: 'float32', shape: [...ops.shape(value)], data: await ops.read(value) };
         if (keep.includes(name)) kept.set(name, hostValue);
         if (!meta?.stored) return;
         const c = meta.dtype === 'U8' ? await compareMask(gcase, name, hostValue) : await compareWithGolden(gcase, name, hostValue);
@@ -202,10 +210,21 @@ for (const backend of BACKENDS) {
         // the per-pixel label computation equals the argmax of the materialised probabilities
         expect(probabilitiesToLabels(probs)).toEqual(labels);
         const lc = await compareLabels(gcase, 'labels', labels);
-        rows.push({ backend: backend.name, test, name: `labels (${lc.differing}/${lc.total} differ, ${lc.differingConfident} with margin ≥ 1e-4)`, maxAbs: lc.differingConfident, tolerance: 0, ok: lc.differingConfident === 0 });
+        rows.push({
+          backend: backend.name,
+          test,
+          name: `labels (${lc.differing}/${lc.total} differ, ${lc.differingConfident} with margin ≥ 1e-4)`,
+          maxAbs: lc.differingConfident,
+          tolerance: 0,
+          ok: lc.differingConfident === 0,
+        });
 
         const expected = ['corr', 'corr_embed', 'mask_aux', 'mask_aux0', 'mask_aux1', 'logits'].filter((n) => gcase.meta.tensors[n]?.stored);
-        for (const n of expected) expect(results.map((r) => r.name), `golden ${n} was traced`).toContain(n);
+        for (const n of expected)
+          expect(
+            results.map((r) => r.name),
+            `golden ${n} was traced`,
+          ).toContain(n);
         expectAllOk(results);
         expect(lc.differingConfident).toBe(0);
         timings.push({ backend: backend.name, test, seconds: (performance.now() - t0) / 1000 });
@@ -230,7 +249,14 @@ for (const backend of BACKENDS) {
           await check(`${prefix}output`, output);
           const cl = await compareLabels(gcase, `${prefix}labels`, cerOutputToLabels(output, img.height, img.width));
           const fraction = cl.differing / cl.total;
-          rows.push({ backend: backend.name, test: ctest, name: `${prefix}labels (${cl.differing}/${cl.total} differ = ${(100 * fraction).toFixed(3)} %)`, maxAbs: fraction, tolerance: 0.002, ok: fraction <= 0.002 });
+          rows.push({
+            backend: backend.name,
+            test: ctest,
+            name: `${prefix}labels (${cl.differing}/${cl.total} differ = ${(100 * fraction).toFixed(3)} %)`,
+            maxAbs: fraction,
+            tolerance: 0.002,
+            ok: fraction <= 0.002,
+          });
           for (const n of ['valid0', 'valid1', 'valid2', 'keep', 'output'].map((x) => prefix + x)) expect(cer.map((r) => r.name)).toContain(n);
           expectAllOk(cer);
           expect(fraction).toBeLessThanOrEqual(0.002);
@@ -278,7 +304,11 @@ for (const backend of BACKENDS) {
           const expected = ['valid0', 'valid1', 'valid2', 'keep', 'output', 'mask_aux0', 'mask_aux1']
             .map((n) => prefix + n)
             .filter((n) => gcase.meta.tensors[n]?.stored);
-          for (const n of expected) expect(results.map((r) => r.name), `golden ${n} was traced`).toContain(n);
+          for (const n of expected)
+            expect(
+              results.map((r) => r.name),
+              `golden ${n} was traced`,
+            ).toContain(n);
           // The returned host results are the traced ones.
           expect([...out.keep!.shape]).toEqual([3, classCount]);
           expect(out.survivors!.length).toBe(gcase.meta.stats.cer[`top${k}`]!.kept_final_indices.length);
@@ -287,7 +317,14 @@ for (const backend of BACKENDS) {
           const labels = cerOutputToLabels(out.output!, img.height, img.width);
           const lc = await compareLabels(gcase, `${prefix}labels`, labels);
           const fraction = lc.differing / lc.total;
-          rows.push({ backend: backend.name, test, name: `${prefix}labels (${lc.differing}/${lc.total} differ = ${(100 * fraction).toFixed(3)} %)`, maxAbs: fraction, tolerance: 0.002, ok: fraction <= 0.002 });
+          rows.push({
+            backend: backend.name,
+            test,
+            name: `${prefix}labels (${lc.differing}/${lc.total} differ = ${(100 * fraction).toFixed(3)} %)`,
+            maxAbs: fraction,
+            tolerance: 0.002,
+            ok: fraction <= 0.002,
+          });
           if (caseName === 'case-01') {
             // the per-pixel labels equal the argmax of the materialised probabilities
             expect(probabilitiesToLabels(cerOutputToProbabilities(out.output!, img.height, img.width))).toEqual(labels);
@@ -317,7 +354,13 @@ for (const backend of BACKENDS) {
         maxAbs = Math.max(maxAbs, Math.abs(maskAux[i]! - g.data[i]!));
         maxGolden = Math.max(maxGolden, Math.abs(g.data[i]!));
       }
-      const c: Comparison = { name: `mask_aux[classes ${subset.join(',')}]`, maxAbs, maxGolden, tolerance: 1e-4 * Math.max(1, maxGolden), ok: maxAbs <= 1e-4 * Math.max(1, maxGolden) };
+      const c: Comparison = {
+        name: `mask_aux[classes ${subset.join(',')}]`,
+        maxAbs,
+        maxGolden,
+        tolerance: 1e-4 * Math.max(1, maxGolden),
+        ok: maxAbs <= 1e-4 * Math.max(1, maxGolden),
+      };
       record('case-03 subset', c);
       expect(c.ok, `${c.name}: ${maxAbs}`).toBe(true);
       timings.push({ backend: backend.name, test: 'case-03 subset', seconds: (performance.now() - t0) / 1000 });
@@ -327,7 +370,10 @@ for (const backend of BACKENDS) {
 
 afterAll(async () => {
   for (const c of openCases.values()) await (await c).store.close();
-  const lines = rows.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.backend.padEnd(6)} ${r.test.padEnd(20)} ${r.name.padEnd(48)} ${r.maxAbs.toExponential(2)} (tol ${r.tolerance.toExponential(1)})`);
+  const lines = rows.map(
+    (r) =>
+      `${r.ok ? 'ok  ' : 'FAIL'} ${r.backend.padEnd(6)} ${r.test.padEnd(20)} ${r.name.padEnd(48)} ${r.maxAbs.toExponential(2)} (tol ${r.tolerance.toExponential(1)})`,
+  );
   const times = timings.map((t) => `${t.backend.padEnd(6)} ${t.test.padEnd(20)} ${t.seconds.toFixed(1)} s`);
   console.log(['decoder parity, worst |actual − golden| per tensor:', ...lines, 'timings:', ...times].join('\n'));
 });

@@ -129,7 +129,10 @@ for (const backend of BACKENDS) {
         // two batches of different sizes and lengths: one graph for both on compiling backends
         const half = Math.ceil(prompts.texts.length / 2);
         const features = new Float32Array(prompts.texts.length * D);
-        for (const [start, end] of [[0, half], [half, prompts.texts.length]] as const) {
+        for (const [start, end] of [
+          [0, half],
+          [half, prompts.texts.length],
+        ] as const) {
           const tokens = tokenizer.tokenize(prompts.texts.slice(start, end), 77);
           const inputs = textEncoderStageInputs(ops, params, arch, tokens, end - start);
           const out = await runStage(ops, stage, inputs);
@@ -223,5 +226,9 @@ afterAll(() => {
       `  ${r.backend.padEnd(6)} ${r.test.padEnd(9)} ${r.comparison.name.padEnd(15)} max |Δ| ${r.comparison.maxAbs.toExponential(2)}` +
       ` (tolerance ${r.comparison.tolerance.toExponential(2)}, max |golden| ${r.comparison.maxGolden.toFixed(3)})${r.comparison.ok ? '' : '  FAIL'}`,
   );
-  console.log(['encoder parity, worst |actual − golden| per tensor (case-0N* = from the golden input):', ...lines, 'timings:', ...timings.map((t) => `  ${t}`)].join('\n'));
+  console.log(
+    ['encoder parity, worst |actual − golden| per tensor (case-0N* = from the golden input):', ...lines, 'timings:', ...timings.map((t) => `  ${t}`)].join(
+      '\n',
+    ),
+  );
 });

@@ -26,7 +26,12 @@ async function exportAll(model: SedModel<LazyTensor>, resolutions: number[], fp1
 }
 
 /** Runs the full path of the exported stages with onnxruntime-web; returns the logits. */
-async function runExported(exp: Exported, resolution: number, image: Float32Array, text: { data: Float32Array; shape: number[] }): Promise<{ data: Float32Array; shape: number[] }> {
+async function runExported(
+  exp: Exported,
+  resolution: number,
+  image: Float32Array,
+  text: { data: Float32Array; shape: number[] },
+): Promise<{ data: Float32Array; shape: number[] }> {
   const stages = exp.manifest.resolutions[String(resolution)]!.stages;
   const run = async (name: string, feeds: Record<string, ortWeb.Tensor>): Promise<Record<string, ortWeb.Tensor>> => {
     const entry = stages.find((s) => s.name === name)!;
@@ -125,7 +130,8 @@ describe('exported ONNX stages in onnxruntime-web (wasm)', () => {
           const embeddings = new Float32Array(n * l * width);
           const oneHot = new Float32Array(n * l);
           for (let r = 0; r < n; r++) {
-            for (let i = 0; i < l; i++) embeddings.set(tokenTable.subarray(tokens[r * ctx + i]! * width, (tokens[r * ctx + i]! + 1) * width), (r * l + i) * width);
+            for (let i = 0; i < l; i++)
+              embeddings.set(tokenTable.subarray(tokens[r * ctx + i]! * width, (tokens[r * ctx + i]! + 1) * width), (r * l + i) * width);
             oneHot[r * l + eot[r]!] = 1;
           }
           const mask = new Float32Array(l * l);
@@ -166,7 +172,9 @@ describe('exported ONNX stages in onnxruntime-web (wasm)', () => {
       const text = await gcase.tensor('text_features');
       const logits = await runExported(exp, r, input.data as Float32Array, { data: text.data as Float32Array, shape: [...text.shape] });
       const cmp = await compareWithGolden(gcase, 'logits', logits, tolerance);
-      console.log(`onnxruntime-web ${name} ${fp16 ? 'fp16' : 'fp32'} logits: max |Δ| ${cmp.maxAbs.toExponential(2)} (tolerance ${cmp.tolerance.toExponential(2)})`);
+      console.log(
+        `onnxruntime-web ${name} ${fp16 ? 'fp16' : 'fp32'} logits: max |Δ| ${cmp.maxAbs.toExponential(2)} (tolerance ${cmp.tolerance.toExponential(2)})`,
+      );
       expect(cmp.ok, `max |Δ| ${cmp.maxAbs} > ${cmp.tolerance}`).toBe(true);
     } finally {
       await gcase.close();

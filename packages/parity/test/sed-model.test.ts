@@ -59,7 +59,11 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('SedModel on %s', (name
     try {
       const img = await c4.image();
       const events: { done: number; total: number; detail?: string }[] = [];
-      const full = await model.segment(img, { classes: c4.classes, resolution: c4.meta.resolution, onProgress: (p) => p.phase === 'decoder' && events.push(p) });
+      const full = await model.segment(img, {
+        classes: c4.classes,
+        resolution: c4.meta.resolution,
+        onProgress: (p) => p.phase === 'decoder' && events.push(p),
+      });
       expect(full.pooling).toBe(1);
       expect((await compareLabels(c4, 'labels', full.labels)).differingConfident).toBe(0);
       // progress inside the decoder: from 0 to the total, never backwards, naming the layers
@@ -94,7 +98,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('SedModel on %s', (name
     await expect(model.segment(image, { classes: ['car'], topK: 0 })).rejects.toThrow(/topK must be a positive integer/);
     await expect(model.segment(image, { classes: ['car'], resolution: 100 })).rejects.toThrow(/multiple of 32/);
     await expect(model.segment(image, { classes: ['car'], pooling: 0 })).rejects.toThrow(/decoder pooling must be a positive integer/);
-    await expect(model.segment(image, { classes: ['car'], resolution: 96, pooling: 4 })).rejects.toThrow(/decoder pooling 4 does not divide the first decoder map \(6×6/);
+    await expect(model.segment(image, { classes: ['car'], resolution: 96, pooling: 4 })).rejects.toThrow(
+      /decoder pooling 4 does not divide the first decoder map \(6×6/,
+    );
   });
 
   // Backends with manual memory management (tfjs) must free every tensor; ort's are garbage collected.

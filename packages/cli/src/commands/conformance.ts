@@ -50,7 +50,10 @@ export function resultLine(r: ConformanceResult): string {
 
 function casesOption(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
-  const cases = text.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const cases = text
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   if (cases.length === 0) throw new UsageError('--cases needs at least one case name (e.g. case-01)', 'conformance');
   for (const c of cases) if (!/^case-\d+$/.test(c)) throw new UsageError(`--cases: "${c}" is not a case name (case-01, case-02, …)`, 'conformance');
   return cases;
@@ -71,7 +74,8 @@ export async function conformanceCommand(argv: string[], io: CommandIO): Promise
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, 'conformance');
   const backend = values.backend as string | undefined;
-  if (backend === undefined || backend === '') throw new UsageError('missing --backend NAME (the backend to check: ort, tfjs, a package or ./plugin.mjs)', 'conformance');
+  if (backend === undefined || backend === '')
+    throw new UsageError('missing --backend NAME (the backend to check: ort, tfjs, a package or ./plugin.mjs)', 'conformance');
   const cases = casesOption(values.cases as string | undefined);
   const referenceDir = values.reference as string | undefined;
   if (cases && referenceDir === undefined) throw new UsageError('--cases needs --reference DIR', 'conformance');
@@ -87,7 +91,10 @@ export async function conformanceCommand(argv: string[], io: CommandIO): Promise
   const threads = threadsOption(values.threads as string | undefined, 'conformance');
   if (threads?.notice) io.err(`sedseg conformance: ${threads.notice}`);
 
-  const request = await backendRequest({ backend, device: values.device as string | undefined, ...(threads ? { threads: threads.threads } : {}) }, 'conformance');
+  const request = await backendRequest(
+    { backend, device: values.device as string | undefined, ...(threads ? { threads: threads.threads } : {}) },
+    'conformance',
+  );
   const def = request.definition!;
   let device: Device | undefined;
   if (request.device !== 'auto') device = request.device;
@@ -133,7 +140,8 @@ export async function conformanceCommand(argv: string[], io: CommandIO): Promise
       ),
     );
   } else {
-    if (referenceDir === undefined) io.out('golden cases skipped: no --reference DIR (run again with --reference path/to/shared/reference to segment them with the tiny model)');
+    if (referenceDir === undefined)
+      io.out('golden cases skipped: no --reference DIR (run again with --reference path/to/shared/reference to segment them with the tiny model)');
     io.out(`${result.passed} passed, ${result.failed} failed`);
   }
   return result.failed > 0 ? 1 : 0;

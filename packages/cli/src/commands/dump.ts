@@ -1,11 +1,4 @@
-import {
-  cerOutputToLabels,
-  classMeans,
-  logitsToProbabilities,
-  probabilitiesToLabels,
-  SedsegError,
-  type HostTensor,
-} from '@sedseg/core';
+import { cerOutputToLabels, classMeans, logitsToProbabilities, probabilitiesToLabels, SedsegError, type HostTensor } from '@sedseg/core';
 import { entryExists, loadSedModel, writeSafetensorsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { BACKEND_HELP, backendRequest, startBackend } from '../backends.js';
@@ -96,7 +89,9 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
 
   const classes = await readClassesFile(values['classes-file'] as string);
   const image = await readRgbImage(values.image as string);
-  const started = await startBackend(await backendRequest({ backend: values.backend as string | undefined, device: values.device as string | undefined }, 'dump'));
+  const started = await startBackend(
+    await backendRequest({ backend: values.backend as string | undefined, device: values.device as string | undefined }, 'dump'),
+  );
   if (started.notice !== undefined) io.err(`sedseg dump: ${started.notice}`);
   const backend = started.ops;
   const weights = await resolveWeightsArg(values.weights as string, 'dump', io);
@@ -150,6 +145,8 @@ export async function dumpCommand(argv: string[], io: CommandIO): Promise<number
     overwrite: Boolean(values.overwrite),
     overwriteHint: 'use --overwrite to replace it',
   });
-  io.out(`${out}: ${entries.length} tensors (${classes.length} classes, R=${resolution}, decoder pooling ${pooling}, backend ${started.name} on ${started.device})`);
+  io.out(
+    `${out}: ${entries.length} tensors (${classes.length} classes, R=${resolution}, decoder pooling ${pooling}, backend ${started.name} on ${started.device})`,
+  );
   return 0;
 }

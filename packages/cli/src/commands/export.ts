@@ -87,6 +87,8 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   } finally {
     model.dispose();
   }
-  io.out(`${out}: ${count} graphs + embedding tables + manifest.json, ${(total / 2 ** 20).toFixed(1)} MiB (R=${resolutions.join(', ')}, decoder pooling ${pooling}, weights ${values.fp16 ? 'float16' : 'float32'})`);
+  io.out(
+    `${out}: ${count} graphs + embedding tables + manifest.json, ${(total / 2 ** 20).toFixed(1)} MiB (R=${resolutions.join(', ')}, decoder pooling ${pooling}, weights ${values.fp16 ? 'float16' : 'float32'})`,
+  );
   return 0;
 }

@@ -66,7 +66,10 @@ export async function infoCommand(argv: string[], io: CommandIO): Promise<number
             config: config?.path ?? null,
             architecture: inferred.architecture,
             origin: inferred.origin,
-            inference: { decoder_pooling: DEFAULT_INFERENCE_POOLING, note: "segment/dump/export default; architecture.decoder_pooling is the training config's" },
+            inference: {
+              decoder_pooling: DEFAULT_INFERENCE_POOLING,
+              note: "segment/dump/export default; architecture.decoder_pooling is the training config's",
+            },
             parameters,
             check: { ok: runnable, ...check },
             keys: infos.map((i) => ({ name: i.name, shape: i.shape, dtype: i.dtype })),
@@ -77,7 +80,11 @@ export async function infoCommand(argv: string[], io: CommandIO): Promise<number
       );
     } else {
       io.out(`${path}: SED checkpoint (${store.format}, ${formatBytes(sizeBytes)})`);
-      io.out(`tensors: ${infos.length} (${Object.entries(dtypes).map(([d, n]) => `${n} ${d}`).join(', ')})`);
+      io.out(
+        `tensors: ${infos.length} (${Object.entries(dtypes)
+          .map(([d, n]) => `${n} ${d}`)
+          .join(', ')})`,
+      );
       io.out(`config: ${config?.path ?? 'none (shape-invisible sizes use the OpenCLIP/SED defaults)'}`);
       io.out('architecture:');
       io.out(

@@ -161,7 +161,8 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   if (positionals.length === 0) throw new UsageError('no image given', 'segment');
   const classSources = (['classes', 'classes-file', 'vocabulary'] as const).filter((k) => values[k] !== undefined);
   if (classSources.length === 0) throw new UsageError('no classes: give --classes, --classes-file or --vocabulary', 'segment');
-  if (classSources.length > 1) throw new UsageError(`give only one of --classes, --classes-file, --vocabulary (got ${classSources.map((s) => `--${s}`).join(' and ')})`, 'segment');
+  if (classSources.length > 1)
+    throw new UsageError(`give only one of --classes, --classes-file, --vocabulary (got ${classSources.map((s) => `--${s}`).join(' and ')})`, 'segment');
   const topK = optionalPositiveInt(values.topk as string | undefined, '--topk', 'segment');
   const resolution = resolutionOptions(values.resolution as string | undefined, values['max-resolution'] as string | undefined, 'segment');
   const pooling = poolingOption(values.pooling as string | undefined, 'segment');
@@ -175,7 +176,11 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const json = Boolean(values.json);
   // the named backend's module loads now: a bad --backend fails before any download or model work
   const backendRequested = await backendRequest(
-    { backend: values.backend as string | undefined, device: values.device as string | undefined, ...(threads !== undefined ? { threads: threads.threads } : {}) },
+    {
+      backend: values.backend as string | undefined,
+      device: values.device as string | undefined,
+      ...(threads !== undefined ? { threads: threads.threads } : {}),
+    },
     'segment',
   );
   const overwrite = Boolean(values.overwrite);
@@ -259,16 +264,22 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
       const written = new OutputSet({ overwrite });
       let decoded: DecodedImage;
       let result: Segmentation;
-      let record: Record<string, unknown> & { present: { index: number; name: string; share: number }[]; timings_ms: Record<string, number> & { total: number } };
+      let record: Record<string, unknown> & {
+        present: { index: number; name: string; share: number }[];
+        timings_ms: Record<string, number> & { total: number };
+      };
       try {
         decoded = await readImageFile(file, { maxPixels, strict });
         if (decoded.warnings.length > 0) {
-          tell(`sedseg segment: warning: ${file}: bad image data, segmented anyway (the decoder warned: ${decoded.warnings.join('; ')}); --strict refuses such images`);
+          tell(
+            `sedseg segment: warning: ${file}: bad image data, segmented anyway (the decoder warned: ${decoded.warnings.join('; ')}); --strict refuses such images`,
+          );
         }
         const { image, warnings } = decoded;
         result = await model.segment(image, { classes, resolution, pooling, ...(topK !== undefined ? { topK } : {}), onProgress });
         if (outputs.labels) await written.add(outputs.labels, labelMapPng(result.labels, image.width, image.height, palette, classes.length).bytes);
-        if (outputs.overlay) await written.add(outputs.overlay, await encodeRgbImage(renderOverlay(image, result.labels, classes, result.areas, { palette }), 'png'));
+        if (outputs.overlay)
+          await written.add(outputs.overlay, await encodeRgbImage(renderOverlay(image, result.labels, classes, result.areas, { palette }), 'png'));
         const areas = result.areas;
         const total = performance.now() - started;
         const present = areas.map((share, i) => ({ index: i, name: classes[i]!, share })).filter((c) => c.share > 0);
@@ -329,7 +340,9 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
           .slice(0, 3)
           .map((c) => `${shown[c.index]} ${(c.share * 100).toFixed(1)}%`)
           .join(', ');
-        say(`${file} → ${outputs.labels ?? outputs.json} (${plural(present.length, 'class', 'classes')}: ${top}${present.length > 3 ? ', …' : ''}; ${formatSeconds(record.timings_ms.total / 1000)})`);
+        say(
+          `${file} → ${outputs.labels ?? outputs.json} (${plural(present.length, 'class', 'classes')}: ${top}${present.length > 3 ? ', …' : ''}; ${formatSeconds(record.timings_ms.total / 1000)})`,
+        );
       }
     }
   } finally {

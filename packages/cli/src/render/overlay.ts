@@ -213,7 +213,17 @@ export function overlayLayout(width: number, height: number, entries: readonly L
   const rowW = SWATCH_W + GAP_SWATCH + textW(nameChars) + GAP_SHARE + textW(shareChars);
   const panelWidth = (2 * PAD + Math.max(rowW, more === null ? 0 : textW(chars(more)))) * s;
   const panelHeight = (2 * PAD + lines * LINE_HEIGHT - (LINE_HEIGHT - GLYPH_HEIGHT)) * s;
-  return { width: width + panelWidth, height: Math.max(height, panelHeight), imageWidth: width, imageHeight: height, panelX: width, panelWidth, scale: s, rows, more };
+  return {
+    width: width + panelWidth,
+    height: Math.max(height, panelHeight),
+    imageWidth: width,
+    imageHeight: height,
+    panelX: width,
+    panelWidth,
+    scale: s,
+    rows,
+    more,
+  };
 }
 
 /** `s` (drawable characters only) cut to `max` characters, the last one "…" if cut. */
@@ -221,7 +231,10 @@ function truncate(s: string, max: number): string {
   const cs = [...s];
   if (cs.length <= max) return s;
   if (max <= 1) return '…'.slice(0, max);
-  return `${cs.slice(0, max - 1).join('').trimEnd()}…`;
+  return `${cs
+    .slice(0, max - 1)
+    .join('')
+    .trimEnd()}…`;
 }
 
 const chars = (s: string): number => [...s].length;

@@ -71,7 +71,10 @@ function idat(raw: Uint8Array): Uint8Array {
 }
 
 function checkSize(what: string, width: number, height: number, length: number): void {
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1 || v > MAX_DIMENSION) throw new SedsegError('E_ARGUMENT', `${what}: invalid ${name} ${v}`);
   }
   if (length !== width * height) {
@@ -94,7 +97,10 @@ export function encodeIndexedPng(width: number, height: number, indices: Uint8Ar
   for (let i = 0; i < indices.length; i++) if (indices[i]! > max) max = indices[i]!;
   if (max >= entries) {
     const at = indices.findIndex((v) => v >= entries);
-    throw new SedsegError('E_ARGUMENT', `encodeIndexedPng: pixel (${at % width}, ${Math.floor(at / width)}) has index ${indices[at]} but the palette has ${entries} entries`);
+    throw new SedsegError(
+      'E_ARGUMENT',
+      `encodeIndexedPng: pixel (${at % width}, ${Math.floor(at / width)}) has index ${indices[at]} but the palette has ${entries} entries`,
+    );
   }
   const stride = width + 1;
   const raw = new Uint8Array(stride * height);

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '@sedseg/core';
-import { LEGEND_NAME_MAX_CHARS, MIN_LEGEND_LINES, formatShare, legendName, legendScale, overlayLayout, renderOverlay, type LegendEntry } from '../../src/render/overlay.js';
+import {
+  LEGEND_NAME_MAX_CHARS,
+  MIN_LEGEND_LINES,
+  formatShare,
+  legendName,
+  legendScale,
+  overlayLayout,
+  renderOverlay,
+  type LegendEntry,
+} from '../../src/render/overlay.js';
 import { classPalette } from '../../src/render/palette.js';
 
 function gradient(width: number, height: number): RgbImage {
@@ -32,7 +41,8 @@ function blended(image: RgbImage, labels: Int32Array, palette: Uint8Array, alpha
 }
 
 /** Byte equality (vitest's deep equality is slow on large typed arrays). */
-const same = (a: Uint8Array | Uint8ClampedArray, b: Uint8Array | Uint8ClampedArray): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const same = (a: Uint8Array | Uint8ClampedArray, b: Uint8Array | Uint8ClampedArray): boolean =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 const pixel = (img: RgbImage, x: number, y: number): number[] => [...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3)];
 
@@ -50,7 +60,8 @@ function imageRegionIs(overlay: RgbImage, plain: RgbImage): boolean {
 /** Distinct colours in a rectangle of the image, as "r,g,b" strings. */
 function coloursIn(img: RgbImage, x0: number, y0: number, x1: number, y1: number): Set<string> {
   const seen = new Set<string>();
-  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++) for (let x = Math.max(0, x0); x < Math.min(img.width, x1); x++) seen.add(pixel(img, x, y).join());
+  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++)
+    for (let x = Math.max(0, x0); x < Math.min(img.width, x1); x++) seen.add(pixel(img, x, y).join());
   return seen;
 }
 
@@ -169,7 +180,13 @@ describe('renderOverlay', () => {
     expect(out.height).toBe(2 * 6 + MIN_LEGEND_LINES * 11 - 2);
     expect(coloursIn(out, 0, 20, 20, out.height)).toEqual(new Set([BACKGROUND])); // the strip below the image
     expect(coloursIn(out, 20, 6 + 5 * 11, out.width, 6 + 5 * 11 + 9).has(MORE)).toBe(true);
-    expect(overlayLayout(20, 20, names.map((_, i) => entry(i))).more).toBe('+ 5 more');
+    expect(
+      overlayLayout(
+        20,
+        20,
+        names.map((_, i) => entry(i)),
+      ).more,
+    ).toBe('+ 5 more');
     // one class: one row, no growth beyond what the row needs
     const single = renderOverlay(image, new Int32Array(400), ['only'], [1]);
     expect(single.height).toBe(2 * 6 + 9);
@@ -177,7 +194,14 @@ describe('renderOverlay', () => {
   });
 
   it('never throws for tiny images', () => {
-    for (const [w, h] of [[1, 1], [8, 8], [3, 50], [50, 3], [40, 30], [64, 16]] as const) {
+    for (const [w, h] of [
+      [1, 1],
+      [8, 8],
+      [3, 50],
+      [50, 3],
+      [40, 30],
+      [64, 16],
+    ] as const) {
       const image = gradient(w, h);
       const count = Math.min(w, 3);
       const { labels, areas } = stripes(w, h, count);

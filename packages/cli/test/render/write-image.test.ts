@@ -35,7 +35,11 @@ describe('writeRgbImage', () => {
 
   it('writes JPEG and WebP', async () => {
     const img = image(32, 24);
-    for (const [name, format] of [['o.jpg', 'jpeg'], ['o.jpeg', 'jpeg'], ['o.webp', 'webp']] as const) {
+    for (const [name, format] of [
+      ['o.jpg', 'jpeg'],
+      ['o.jpeg', 'jpeg'],
+      ['o.webp', 'webp'],
+    ] as const) {
       await writeRgbImage(join(work, name), img);
       const meta = await sharp(join(work, name)).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual([format, 32, 24]);

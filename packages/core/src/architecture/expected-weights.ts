@@ -2,12 +2,7 @@
  * The complete list of tensors a SED checkpoint of a given architecture holds, with shapes —
  * the reference against which a checkpoint is checked (missing / mis-shaped / unexpected keys).
  */
-import {
-  CLIP_PREFIX,
-  DECODER_PREFIX,
-  IMAGE_PREFIX,
-  type SedArchitecture,
-} from './sed-architecture.js';
+import { CLIP_PREFIX, DECODER_PREFIX, IMAGE_PREFIX, type SedArchitecture } from './sed-architecture.js';
 
 export type WeightPart = 'image_encoder' | 'text_encoder' | 'decoder' | 'other';
 

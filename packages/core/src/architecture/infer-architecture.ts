@@ -50,7 +50,10 @@ export interface InferOptions {
 
 /** Explains what a checkpoint without SED keys looks like instead. */
 function notSedMessage(source: string, names: readonly string[]): string {
-  const sample = names.slice(0, 3).map((n) => `"${n}"`).join(', ');
+  const sample = names
+    .slice(0, 3)
+    .map((n) => `"${n}"`)
+    .join(', ');
   let kind = '';
   if (names.some((n) => n.startsWith('visual.') || n.startsWith('transformer.resblocks.'))) {
     kind = ' (it looks like a plain OpenCLIP checkpoint)';
@@ -81,10 +84,7 @@ function contiguousCount(source: string, indices: number[], what: string, prefix
   return indices.length;
 }
 
-export function architectureFromWeights(
-  weights: WeightStore | readonly TensorInfo[],
-  options: InferOptions = {},
-): InferredArchitecture {
+export function architectureFromWeights(weights: WeightStore | readonly TensorInfo[], options: InferOptions = {}): InferredArchitecture {
   const source = 'source' in weights && !Array.isArray(weights) ? (weights as WeightStore).source : '<weights>';
   const infos: TensorInfo[] = Array.isArray(weights)
     ? [...(weights as readonly TensorInfo[])]
@@ -117,9 +117,7 @@ export function architectureFromWeights(
   }
   const image_proj: SedArchitecture['image_proj'] = byName.has(`${IMAGE_PREFIX}head.mlp.fc2.weight`) ? 'mlp' : 'linear';
   const embed_dim =
-    image_proj === 'mlp'
-      ? dimOf(`${IMAGE_PREFIX}head.mlp.fc2.weight`, 0, 'embed_dim')
-      : dimOf(`${IMAGE_PREFIX}head.proj.weight`, 0, 'embed_dim');
+    image_proj === 'mlp' ? dimOf(`${IMAGE_PREFIX}head.mlp.fc2.weight`, 0, 'embed_dim') : dimOf(`${IMAGE_PREFIX}head.proj.weight`, 0, 'embed_dim');
 
   const text_width = dimOf(`${CLIP_PREFIX}token_embedding.weight`, 1, 'text_width');
   const vocab_size = dimOf(`${CLIP_PREFIX}token_embedding.weight`, 0, 'vocab_size');
@@ -171,10 +169,7 @@ export function architectureFromWeights(
     origin[field] = 'weights';
     const given = config[field];
     if (given !== undefined && JSON.stringify(given) !== JSON.stringify(value)) {
-      throw new SedsegError(
-        'E_ARGUMENT',
-        `${configSource}: ${field} is ${JSON.stringify(given)} but the weights in ${source} have ${JSON.stringify(value)}`,
-      );
+      throw new SedsegError('E_ARGUMENT', `${configSource}: ${field} is ${JSON.stringify(given)} but the weights in ${source} have ${JSON.stringify(value)}`);
     }
   }
 
@@ -240,4 +235,3 @@ export function assertWeightsComplete(check: WeightCheck, source: string): void 
   }
   if (problems.length > 0) throw new SedsegError('E_KEY', `${source}: ${problems.join('; ')}`);
 }
-

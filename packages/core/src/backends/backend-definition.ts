@@ -47,13 +47,15 @@ export function assertBackendDefinition(value: unknown, source: string): asserts
   const fail = (what: string): never => {
     throw new SedsegError('E_ARGUMENT', `${source}: not a sedseg backend definition: ${what}`);
   };
-  if (typeof value !== 'object' || value === null) fail(`expected an object with name, priority, devices and create(), got ${value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'object' || value === null)
+    fail(`expected an object with name, priority, devices and create(), got ${value === null ? 'null' : typeof value}`);
   const d = value as Record<string, unknown>;
   if (typeof d.name !== 'string' || !/^[A-Za-z0-9@/._-]+$/.test(d.name)) fail('"name" must be a non-empty string of letters, digits and @/._-');
   if (typeof d.priority !== 'number' || !Number.isFinite(d.priority)) fail('"priority" must be a finite number');
   if (!Array.isArray(d.devices) || d.devices.length === 0) fail('"devices" must be a non-empty array');
   for (const dev of d.devices as unknown[]) {
-    if (typeof dev !== 'string' || dev === 'auto' || !(DEVICES as readonly string[]).includes(dev)) fail(`unknown device ${JSON.stringify(dev)} (devices: ${DEVICES.filter((x) => x !== 'auto').join(', ')})`);
+    if (typeof dev !== 'string' || dev === 'auto' || !(DEVICES as readonly string[]).includes(dev))
+      fail(`unknown device ${JSON.stringify(dev)} (devices: ${DEVICES.filter((x) => x !== 'auto').join(', ')})`);
   }
   if (typeof d.create !== 'function') fail('"create" must be a function returning the backend\'s Ops');
   if (d.unavailableReason !== undefined && typeof d.unavailableReason !== 'function') fail('"unavailableReason" must be a function when given');

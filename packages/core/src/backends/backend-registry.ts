@@ -85,7 +85,11 @@ async function tryStart(def: BackendDefinition, device: Device, options: Resolve
   try {
     const reason = await def.unavailableReason?.(device);
     if (reason) return { reason };
-    const ops = await def.create({ device, ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.extra ? { extra: options.extra } : {}) });
+    const ops = await def.create({
+      device,
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.extra ? { extra: options.extra } : {}),
+    });
     return { ops };
   } catch (e) {
     return { reason: reasonOf(e) };
@@ -131,8 +135,12 @@ export async function resolveBackend<T = unknown>(options: ResolveBackendOptions
       const hit = await attempt(def, device);
       if (hit) return hit;
     }
-    const why = fallbacks.length > 0 ? summary(fallbacks) : `no registered backend supports it (registered: ${all.map((d) => `${d.name}: ${d.devices.join('/')}`).join(', ')})`;
-    if (options.backend !== undefined) throw new SedsegError('E_BACKEND', `backend "${options.backend}" cannot run on ${device}: ${fallbacks.map((f) => f.reason).join('; ')}`);
+    const why =
+      fallbacks.length > 0
+        ? summary(fallbacks)
+        : `no registered backend supports it (registered: ${all.map((d) => `${d.name}: ${d.devices.join('/')}`).join(', ')})`;
+    if (options.backend !== undefined)
+      throw new SedsegError('E_BACKEND', `backend "${options.backend}" cannot run on ${device}: ${fallbacks.map((f) => f.reason).join('; ')}`);
     for (const def of defs) {
       for (const dev of def.devices) {
         const hit = await attempt(def, dev);

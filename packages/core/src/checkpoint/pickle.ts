@@ -358,7 +358,10 @@ function runPickle(data: Uint8Array, options: UnpickleOptions): unknown {
     const ref = callable as PickleGlobalRef;
     if (!isTuple(args)) corrupt(`${op} arguments of ${nameForMessage(ref.qualname)} are a ${pyTypeName(args)}, not a tuple`);
     if (!ref.spec.call) {
-      throw new SedsegError('E_UNSAFE', `${source}: refusing to call pickle global ${nameForMessage(ref.qualname)} (only referenced, never called, in checkpoints)`);
+      throw new SedsegError(
+        'E_UNSAFE',
+        `${source}: refusing to call pickle global ${nameForMessage(ref.qualname)} (only referenced, never called, in checkpoints)`,
+      );
     }
     const result = hook(() => ref.spec.call!(args as readonly unknown[]));
     if (typeof result === 'object' && result !== null) builtBy.set(result, ref.spec);
@@ -396,7 +399,8 @@ function runPickle(data: Uint8Array, options: UnpickleOptions): unknown {
     const op = data[pos++]!;
     switch (op) {
       // --- framing and control ---
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const proto = u8('PROTO');
         if (proto > HIGHEST_PROTOCOL) throw new SedsegError('E_UNSUPPORTED', `${source}: pickle protocol ${proto} is not supported (byte ${opStart})`);
         break;
@@ -424,28 +428,41 @@ function runPickle(data: Uint8Array, options: UnpickleOptions): unknown {
         break;
 
       // --- constants and numbers ---
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
+      case 0x4e:
+        push(null);
+        break; // NONE
+      case 0x88:
+        push(true);
+        break; // NEWTRUE
+      case 0x89:
+        push(false);
+        break; // NEWFALSE
       case 0x4a: // BININT
         take(4, 'BININT');
         push(dv.getInt32(pos - 4, true));
         break;
-      case 0x4b: push(u8('BININT1')); break; // BININT1
-      case 0x4d: push(u16('BININT2')); break; // BININT2
-      case 0x8a: { // LONG1
+      case 0x4b:
+        push(u8('BININT1'));
+        break; // BININT1
+      case 0x4d:
+        push(u16('BININT2'));
+        break; // BININT2
+      case 0x8a: {
+        // LONG1
         const n = u8('LONG1');
         push(longInt(take(n, 'LONG1'), 'LONG1'));
         break;
       }
-      case 0x8b: { // LONG4
+      case 0x8b: {
+        // LONG4
         take(4, 'LONG4');
         const n = dv.getInt32(pos - 4, true);
         if (n < 0) corrupt('LONG4 with a negative length');
         push(longInt(take(n, 'LONG4'), 'LONG4'));
         break;
       }
-      case 0x49: { // INT (text); protocol 0 spells booleans I01 / I00
+      case 0x49: {
+        // INT (text); protocol 0 spells booleans I01 / I00
         const t = line('INT');
         push(t === '01' ? true : t === '00' ? false : textInt(t, 'INT'));
         break;
@@ -457,7 +474,8 @@ function runPickle(data: Uint8Array, options: UnpickleOptions): unknown {
         take(8, 'BINFLOAT');
         push(dv.getFloat64(pos - 8, false));
         break;
-      case 0x46: { // FLOAT (text)
+      case 0x46: {
+        // FLOAT (text)
         const t = line('FLOAT').trim();
         const v = Number(t);
         if (t === '' || (Number.isNaN(v) && !/^[-+]?nan$/i.test(t))) corrupt(`bad FLOAT ${JSON.stringify(nameForMessage(t, 40))}`);
@@ -466,132 +484,190 @@ function runPickle(data: Uint8Array, options: UnpickleOptions): unknown {
       }
 
       // --- strings and bytes ---
-      case 0x58: push(text(take(u32('BINUNICODE'), 'BINUNICODE'), 'BINUNICODE')); break;
-      case 0x8c: push(text(take(u8('SHORT_BINUNICODE'), 'SHORT_BINUNICODE'), 'SHORT_BINUNICODE')); break;
-      case 0x8d: push(text(take(u64('BINUNICODE8'), 'BINUNICODE8'), 'BINUNICODE8')); break;
-      case 0x56: push(decodeRawUnicodeEscape(line('UNICODE'))); break; // UNICODE
-      case 0x54: { // BINSTRING: Python 2 str, signed length
+      case 0x58:
+        push(text(take(u32('BINUNICODE'), 'BINUNICODE'), 'BINUNICODE'));
+        break;
+      case 0x8c:
+        push(text(take(u8('SHORT_BINUNICODE'), 'SHORT_BINUNICODE'), 'SHORT_BINUNICODE'));
+        break;
+      case 0x8d:
+        push(text(take(u64('BINUNICODE8'), 'BINUNICODE8'), 'BINUNICODE8'));
+        break;
+      case 0x56:
+        push(decodeRawUnicodeEscape(line('UNICODE')));
+        break; // UNICODE
+      case 0x54: {
+        // BINSTRING: Python 2 str, signed length
         take(4, 'BINSTRING');
         const n = dv.getInt32(pos - 4, true);
         if (n < 0) corrupt('BINSTRING with a negative length');
         push(latin1.decode(take(n, 'BINSTRING')));
         break;
       }
-      case 0x55: push(latin1.decode(take(u8('SHORT_BINSTRING'), 'SHORT_BINSTRING'))); break;
-      case 0x53: push(decodeStringLiteral(line('STRING'), corrupt)); break; // STRING
-      case 0x42: push(take(u32('BINBYTES'), 'BINBYTES').slice()); break;
-      case 0x43: push(take(u8('SHORT_BINBYTES'), 'SHORT_BINBYTES').slice()); break;
-      case 0x8e: push(take(u64('BINBYTES8'), 'BINBYTES8').slice()); break;
+      case 0x55:
+        push(latin1.decode(take(u8('SHORT_BINSTRING'), 'SHORT_BINSTRING')));
+        break;
+      case 0x53:
+        push(decodeStringLiteral(line('STRING'), corrupt));
+        break; // STRING
+      case 0x42:
+        push(take(u32('BINBYTES'), 'BINBYTES').slice());
+        break;
+      case 0x43:
+        push(take(u8('SHORT_BINBYTES'), 'SHORT_BINBYTES').slice());
+        break;
+      case 0x8e:
+        push(take(u64('BINBYTES8'), 'BINBYTES8').slice());
+        break;
 
       // --- containers ---
-      case 0x7d: push(new Map()); break; // EMPTY_DICT
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x29: push(Object.freeze([])); break; // EMPTY_TUPLE
-      case 0x8f: push(new Set()); break; // EMPTY_SET
-      case 0x74: { // TUPLE
+      case 0x7d:
+        push(new Map());
+        break; // EMPTY_DICT
+      case 0x5d:
+        push([]);
+        break; // EMPTY_LIST
+      case 0x29:
+        push(Object.freeze([]));
+        break; // EMPTY_TUPLE
+      case 0x8f:
+        push(new Set());
+        break; // EMPTY_SET
+      case 0x74: {
+        // TUPLE
         // popMark() replaces `stack`: take the items before naming `stack.push`.
         const items = popMark();
         push(Object.freeze(items));
         break;
       }
-      case 0x85: { // TUPLE1
+      case 0x85: {
+        // TUPLE1
         const a = pop();
         push(Object.freeze([a]));
         break;
       }
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         const a = pop();
         push(Object.freeze([a, b]));
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         const a = pop();
         push(Object.freeze([a, b, c]));
         break;
       }
-      case 0x6c: { // LIST
+      case 0x6c: {
+        // LIST
         const items = popMark();
         push(items);
         break;
       }
-      case 0x64: { // DICT
+      case 0x64: {
+        // DICT
         const items = popMark();
         const map = new Map<unknown, unknown>();
         setItems(map, items, 'DICT');
         push(map);
         break;
       }
-      case 0x91: { // FROZENSET
+      case 0x91: {
+        // FROZENSET
         const items = popMark();
         push(new Set(items));
         break;
       }
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const item = pop();
         appendItems(top(), [item], 'APPEND');
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         appendItems(top(), items, 'APPENDS');
         break;
       }
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const value = pop();
         const key = pop();
         setItems(top(), [key, value], 'SETITEM');
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         setItems(top(), items, 'SETITEMS');
         break;
       }
-      case 0x90: { // ADDITEMS
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         addItems(top(), items);
         break;
       }
 
       // --- memo ---
-      case 0x71: memoPut(u8('BINPUT'), top()); break; // BINPUT
-      case 0x72: memoPut(u32('LONG_BINPUT'), top()); break; // LONG_BINPUT
-      case 0x70: memoPut(parseMemoKey(line('PUT'), corrupt), top()); break; // PUT
-      case 0x94: memoPut(memo.size, top()); break; // MEMOIZE
-      case 0x68: push(memoGet(u8('BINGET'))); break; // BINGET
-      case 0x6a: push(memoGet(u32('LONG_BINGET'))); break; // LONG_BINGET
-      case 0x67: push(memoGet(parseMemoKey(line('GET'), corrupt))); break; // GET
+      case 0x71:
+        memoPut(u8('BINPUT'), top());
+        break; // BINPUT
+      case 0x72:
+        memoPut(u32('LONG_BINPUT'), top());
+        break; // LONG_BINPUT
+      case 0x70:
+        memoPut(parseMemoKey(line('PUT'), corrupt), top());
+        break; // PUT
+      case 0x94:
+        memoPut(memo.size, top());
+        break; // MEMOIZE
+      case 0x68:
+        push(memoGet(u8('BINGET')));
+        break; // BINGET
+      case 0x6a:
+        push(memoGet(u32('LONG_BINGET')));
+        break; // LONG_BINGET
+      case 0x67:
+        push(memoGet(parseMemoKey(line('GET'), corrupt)));
+        break; // GET
 
       // --- globals, calls, objects ---
-      case 0x63: { // GLOBAL
+      case 0x63: {
+        // GLOBAL
         const module = line('GLOBAL');
         const name = line('GLOBAL');
         push(resolveGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') corrupt('STACK_GLOBAL needs two strings');
         push(resolveGlobal(module as string, name as string));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const callable = pop();
         push(call(callable, args, 'REDUCE'));
         break;
       }
-      case 0x81: { // NEWOBJ: cls.__new__(cls, *args), treated like a call
+      case 0x81: {
+        // NEWOBJ: cls.__new__(cls, *args), treated like a call
         const args = pop();
         const cls = pop();
         push(call(cls, args, 'NEWOBJ'));
         break;
       }
-      case 0x62: { // BUILD
+      case 0x62: {
+        // BUILD
         const state = pop();
         const obj = top();
         const build = typeof obj === 'object' && obj !== null ? builtBy.get(obj)?.build : undefined;
@@ -602,8 +678,12 @@ function runPickle(data: Uint8Array, options: UnpickleOptions): unknown {
         else if (!(obj instanceof Map)) corrupt(`BUILD on a ${pyTypeName(obj)}`);
         break;
       }
-      case 0x51: push(persistent(pop())); break; // BINPERSID
-      case 0x50: push(persistent(line('PERSID'))); break; // PERSID
+      case 0x51:
+        push(persistent(pop()));
+        break; // BINPERSID
+      case 0x50:
+        push(persistent(line('PERSID')));
+        break; // PERSID
 
       default: {
         const known = UNSUPPORTED_OPS.get(op);

@@ -162,7 +162,8 @@ export const PTH_GLOBALS: ReadonlyMap<string, PickleGlobal> = new Map<string, Pi
         if (Array.isArray(items)) {
           for (const kv of items) {
             if (!Array.isArray(kv) || kv.length !== 2) continue;
-            if (map.has(kv[0])) throw new PickleDataError(`OrderedDict gets key ${typeof kv[0] === 'string' ? JSON.stringify(nameForMessage(kv[0])) : pyTypeName(kv[0])} twice`);
+            if (map.has(kv[0]))
+              throw new PickleDataError(`OrderedDict gets key ${typeof kv[0] === 'string' ? JSON.stringify(nameForMessage(kv[0])) : pyTypeName(kv[0])} twice`);
             map.set(kv[0], kv[1]);
           }
         }
@@ -197,10 +198,7 @@ export async function openPth(source: ByteSource): Promise<WeightStore> {
       throw new SedsegError('E_CORRUPT', `${file}: truncated zip archive (${source.size} bytes)`);
     }
     if (head.length === LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => head[i] === b)) {
-      throw new SedsegError(
-        'E_FORMAT',
-        `${file}: legacy (non-zip) torch.save format; re-save with torch>=1.6: torch.save(torch.load(old), new)`,
-      );
+      throw new SedsegError('E_FORMAT', `${file}: legacy (non-zip) torch.save format; re-save with torch>=1.6: torch.save(torch.load(old), new)`);
     }
     if (head[0] === 0x80) throw new SedsegError('E_FORMAT', `${file}: a bare pickle, not a torch.save checkpoint (expected a zip archive)`);
     throw new SedsegError('E_FORMAT', `${file}: not a PyTorch checkpoint (neither a torch.save zip archive nor a legacy torch.save file)`);
@@ -264,7 +262,10 @@ async function readByteOrder(zip: ZipArchive, prefix: string): Promise<boolean> 
   }
   const text = new TextDecoder().decode(await zip.readEntry(entry)).trim();
   if (text !== 'little' && text !== 'big') {
-    throw new SedsegError('E_FORMAT', `${zip.source.name}: ${nameForMessage(entry.name)} is ${JSON.stringify(nameForMessage(text))}, expected "little" or "big"`);
+    throw new SedsegError(
+      'E_FORMAT',
+      `${zip.source.name}: ${nameForMessage(entry.name)} is ${JSON.stringify(nameForMessage(text))}, expected "little" or "big"`,
+    );
   }
   return text === 'big';
 }
@@ -333,7 +334,10 @@ function flattenTensors(root: Map<unknown, unknown>, file: string): Map<string, 
       if (seen.has(value)) continue;
       seen.add(value);
       if (frames.length >= MAX_STATE_DICT_DEPTH) {
-        throw new SedsegError('E_UNSUPPORTED', `${file}: dicts nested more than ${MAX_STATE_DICT_DEPTH} levels deep under "${nameForMessage(name)}" (MAX_STATE_DICT_DEPTH)`);
+        throw new SedsegError(
+          'E_UNSUPPORTED',
+          `${file}: dicts nested more than ${MAX_STATE_DICT_DEPTH} levels deep under "${nameForMessage(name)}" (MAX_STATE_DICT_DEPTH)`,
+        );
       }
       frames.push({ iter: value.entries(), prefix: `${name}.` });
     } else {
@@ -394,7 +398,9 @@ async function readTensor(zip: ZipArchive, t: PthTensor, bigEndian: boolean): Pr
     try {
       out = new Uint8Array(count * size);
     } catch (e) {
-      throw new SedsegError('E_UNSUPPORTED', `${zip.source.name}: tensor ${nameForMessage(name)} ${shapeForMessage(shape)} is too large to materialise`, { cause: e });
+      throw new SedsegError('E_UNSUPPORTED', `${zip.source.name}: tensor ${nameForMessage(name)} ${shapeForMessage(shape)} is too large to materialise`, {
+        cause: e,
+      });
     }
     gather(raw, out, size, shape, t.ref.stride);
     bytes = out;
@@ -418,7 +424,7 @@ function isCContiguous(shape: readonly number[], stride: readonly number[]): boo
  * float bit patterns, NaN payloads included, intact.
  */
 function gather(src: Uint8Array, dst: Uint8Array, elementBytes: number, shape: readonly number[], stride: readonly number[]): void {
-  const word = Math.min(elementBytes , 4);
+  const word = Math.min(elementBytes, 4);
   const words = elementBytes / word; // words per element
   const aligned = src.byteOffset % word === 0 ? src : src.slice();
   const make = (b: Uint8Array): Uint8Array | Uint16Array | Uint32Array =>

@@ -76,8 +76,7 @@ interface Entry extends TensorInfo {
   readonly end: number;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
@@ -89,7 +88,10 @@ function parseEntry(file: string, name: string, raw: unknown, dataSize: number):
   if (typeof code !== 'string') throw new SedsegError('E_FORMAT', `${where}: dtype is missing or not a string`);
   const dtype = FROM_SAFETENSORS.get(code);
   if (dtype === undefined) {
-    throw new SedsegError('E_UNSUPPORTED', `${where} has dtype ${previewValue(code, 40)}, which is not supported (supported: ${[...FROM_SAFETENSORS.keys()].join(', ')})`);
+    throw new SedsegError(
+      'E_UNSUPPORTED',
+      `${where} has dtype ${previewValue(code, 40)}, which is not supported (supported: ${[...FROM_SAFETENSORS.keys()].join(', ')})`,
+    );
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     throw new SedsegError('E_FORMAT', `${where}: shape ${previewValue(shape)} is not a list of non-negative integers`);
@@ -105,7 +107,10 @@ function parseEntry(file: string, name: string, raw: unknown, dataSize: number):
     throw new SedsegError('E_CORRUPT', `${where}: ${code} ${shapeForMessage(shape as number[])} is too large (its byte size overflows)`);
   }
   if (end - begin !== needed) {
-    throw new SedsegError('E_CORRUPT', `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${code} ${shapeForMessage(shape as number[])} needs ${needed}`);
+    throw new SedsegError(
+      'E_CORRUPT',
+      `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${code} ${shapeForMessage(shape as number[])} needs ${needed}`,
+    );
   }
   if (end > dataSize) {
     throw new SedsegError('E_CORRUPT', `${where}: data_offsets [${begin}, ${end}] run past the end of the data area (${dataSize} bytes; truncated file?)`);
@@ -154,7 +159,10 @@ function parseMetadata(file: string, raw: unknown): Record<string, string> {
   if (!isPlainObject(raw)) throw new SedsegError('E_FORMAT', `${file}: ${METADATA_KEY} is not an object`);
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string') {
-      throw new SedsegError('E_FORMAT', `${file}: ${METADATA_KEY} must map strings to strings, but ${quoteForMessage(k)} is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+      throw new SedsegError(
+        'E_FORMAT',
+        `${file}: ${METADATA_KEY} must map strings to strings, but ${quoteForMessage(k)} is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`,
+      );
     }
   }
   // fromEntries defines own properties, so a key such as "__proto__" stays a plain key.
@@ -194,7 +202,10 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsSt
   const file = source.name;
   const { json, dataStart } = await readHeader(source);
   if (!isPlainObject(json)) {
-    throw new SedsegError('E_FORMAT', `${file}: header is ${Array.isArray(json) ? 'an array' : json === null ? 'null' : `a ${typeof json}`}, not a JSON object`);
+    throw new SedsegError(
+      'E_FORMAT',
+      `${file}: header is ${Array.isArray(json) ? 'an array' : json === null ? 'null' : `a ${typeof json}`}, not a JSON object`,
+    );
   }
   const dataSize = source.size - dataStart;
   const entries: Entry[] = [];
@@ -308,7 +319,10 @@ export function checkTensorForWrite(name: string, t: HostTensor, announced?: Ten
   for (const d of t.shape) numel *= d;
   const itemBytes = DTYPE_BYTES[t.dtype];
   if (itemBytes === undefined || t.data.length !== numel || t.data.byteLength !== numel * itemBytes) {
-    throw new SedsegError('E_ARGUMENT', `tensor "${name}": ${t.data.length} elements of ${t.data.BYTES_PER_ELEMENT} bytes do not fit ${t.dtype} ${shapeToString(t.shape)}`);
+    throw new SedsegError(
+      'E_ARGUMENT',
+      `tensor "${name}": ${t.data.length} elements of ${t.data.BYTES_PER_ELEMENT} bytes do not fit ${t.dtype} ${shapeToString(t.shape)}`,
+    );
   }
 }
 
@@ -319,7 +333,10 @@ export function serializeSafetensors(
 ): Uint8Array {
   assertLittleEndianHost();
   const list = Array.isArray(tensors) ? (tensors as ReadonlyArray<readonly [string, HostTensor]>) : Object.entries(tensors);
-  const layout = safetensorsHeader(list.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })), metadata);
+  const layout = safetensorsHeader(
+    list.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
+    metadata,
+  );
   const out = new Uint8Array(layout.headerBytes.byteLength + layout.dataSize);
   out.set(layout.headerBytes, 0);
   list.forEach(([name, t], i) => {

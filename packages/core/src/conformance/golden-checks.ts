@@ -30,7 +30,12 @@ export const CER_LABEL_TOLERANCE = 0.002;
  * Pixels whose labels differ from the golden ones: all of them, and those where the golden top-two
  * probability margin is ≥ `margin` (where the label is decided, not a float32 coin toss).
  */
-export function compareLabels(golden: ArrayLike<number>, margins: ArrayLike<number>, actual: ArrayLike<number>, margin = LABEL_MARGIN): { differing: number; differingConfident: number; total: number } {
+export function compareLabels(
+  golden: ArrayLike<number>,
+  margins: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  margin = LABEL_MARGIN,
+): { differing: number; differingConfident: number; total: number } {
   if (actual.length !== golden.length) throw new CheckFailure(`${actual.length} labels, expected ${golden.length}`);
   let differing = 0;
   let differingConfident = 0;
@@ -114,7 +119,11 @@ export async function runGoldenChecks(create: BackendFactory, options: GoldenChe
   let model: SedModel<unknown> | undefined;
   const loaded = emit(
     await timed('golden', 'tiny model loads (tiny/model.pth, tiny/config.json)', async () => {
-      const [weights, configBytes, vocab] = await Promise.all([need(reference, 'tiny/model.pth'), need(reference, 'tiny/config.json'), need(reference, 'bpe_simple_vocab_16e6.txt.gz')]);
+      const [weights, configBytes, vocab] = await Promise.all([
+        need(reference, 'tiny/model.pth'),
+        need(reference, 'tiny/config.json'),
+        need(reference, 'bpe_simple_vocab_16e6.txt.gz'),
+      ]);
       const tokenizer = ClipTokenizer.fromGzip(vocab);
       const config = json<unknown>(configBytes, 'tiny/config.json');
       const backend = await create();
@@ -161,7 +170,9 @@ async function runCase(model: SedModel<unknown>, reference: ReferenceFiles, name
       const seg = await model.segment(image, { classes, resolution: meta.resolution, pooling });
       const cmp = compareLabels((await store.read('labels')).data as Int32Array, (await store.read('labels_margin')).data as Float32Array, seg.labels);
       if (cmp.differingConfident > 0) {
-        throw new CheckFailure(`${cmp.differingConfident} confident pixels differ (golden margin ≥ ${LABEL_MARGIN}; ${cmp.differing} of ${cmp.total} differ in all)`);
+        throw new CheckFailure(
+          `${cmp.differingConfident} confident pixels differ (golden margin ≥ ${LABEL_MARGIN}; ${cmp.differing} of ${cmp.total} differ in all)`,
+        );
       }
     });
     emit(labels);
@@ -173,7 +184,8 @@ async function runCase(model: SedModel<unknown>, reference: ReferenceFiles, name
         const expected = meta!.stats?.cer?.[`top${k}`]?.kept_final_indices;
         if (!expected) throw new CheckFailure(`case.json has no stats.cer.top${k}.kept_final_indices`);
         const got = seg.keptClasses ?? [];
-        if (got.length !== expected.length || got.some((c, i) => c !== expected[i])) throw new CheckFailure(`kept ${listText(got)}, expected ${listText(expected)}`);
+        if (got.length !== expected.length || got.some((c, i) => c !== expected[i]))
+          throw new CheckFailure(`kept ${listText(got)}, expected ${listText(expected)}`);
       });
       emit(kept);
       emit(
@@ -183,7 +195,9 @@ async function runCase(model: SedModel<unknown>, reference: ReferenceFiles, name
           if (!store!.keys().includes(tensor)) throw new CheckFailure(`the case stores no ${tensor}`);
           const cmp = compareLabels((await store!.read(tensor)).data as Int32Array, new Float32Array(seg.labels.length).fill(Infinity), seg.labels);
           if (cmp.differing > CER_LABEL_TOLERANCE * cmp.total) {
-            throw new CheckFailure(`${((100 * cmp.differing) / cmp.total).toFixed(2)} % of pixels differ (${cmp.differing} of ${cmp.total}; at most ${CER_LABEL_TOLERANCE * 100} %)`);
+            throw new CheckFailure(
+              `${((100 * cmp.differing) / cmp.total).toFixed(2)} % of pixels differ (${cmp.differing} of ${cmp.total}; at most ${CER_LABEL_TOLERANCE * 100} %)`,
+            );
           }
         }),
       );

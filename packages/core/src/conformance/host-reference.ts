@@ -289,8 +289,7 @@ export function convTranspose2d(x: Host, w: Host, b: Host | undefined, stride: n
   const OH = (H - 1) * stride + kh;
   const OW = (W - 1) * stride + kw;
   const data = new Float64Array(N * O * OH * OW);
-  for (let n = 0; n < N; n++)
-    for (let o = 0; o < O; o++) for (let i = 0; i < OH * OW; i++) data[(n * O + o) * OH * OW + i] = b ? b.data[o]! : 0;
+  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let i = 0; i < OH * OW; i++) data[(n * O + o) * OH * OW + i] = b ? b.data[o]! : 0;
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++)
       for (let y = 0; y < H; y++)
@@ -299,8 +298,7 @@ export function convTranspose2d(x: Host, w: Host, b: Host | undefined, stride: n
           for (let o = 0; o < O; o++)
             for (let ky = 0; ky < kh; ky++)
               for (let kx = 0; kx < kw; kx++)
-                data[((n * O + o) * OH + y * stride + ky) * OW + xx * stride + kx]! +=
-                  v * w.data[((c * O + o) * kh + ky) * kw + kx]!;
+                data[((n * O + o) * OH + y * stride + ky) * OW + xx * stride + kx]! += v * w.data[((c * O + o) * kh + ky) * kw + kx]!;
         }
   return { data, shape: [N, O, OH, OW] };
 }

@@ -9,7 +9,15 @@ import { runOperatorChecks } from './operator-checks.js';
 import { report, type BackendFactory, type ConformanceReport, type ConformanceResult } from './report.js';
 
 export { runOperatorChecks, expectValues, OPERATOR_CHECK_NAMES, CHECKED_MEMBERS, type OperatorCheckOptions } from './operator-checks.js';
-export { runGoldenChecks, compareLabels, fetchReference, LABEL_MARGIN, CER_LABEL_TOLERANCE, type ReferenceFiles, type GoldenCheckOptions } from './golden-checks.js';
+export {
+  runGoldenChecks,
+  compareLabels,
+  fetchReference,
+  LABEL_MARGIN,
+  CER_LABEL_TOLERANCE,
+  type ReferenceFiles,
+  type GoldenCheckOptions,
+} from './golden-checks.js';
 export { CONFORMANCE_TOLERANCE, withinTolerance, CheckFailure, type ConformanceResult, type ConformanceReport, type BackendFactory } from './report.js';
 /** The float64 host reference implementations the operator checks compare against. */
 export * as hostReference from './host-reference.js';

@@ -84,11 +84,23 @@ const host = (data: ArrayLike<number>, shape: number[]): R.Host => ({ data: Floa
 // ---- the checks ------------------------------------------------------------------------------
 
 const BROADCAST_PAIRS: [number[], number[]][] = [
-  [[3, 5, 7], [3, 5, 7]],
-  [[3, 5, 7], [5, 1]],
-  [[3, 1, 7], [1, 5, 1]],
+  [
+    [3, 5, 7],
+    [3, 5, 7],
+  ],
+  [
+    [3, 5, 7],
+    [5, 1],
+  ],
+  [
+    [3, 1, 7],
+    [1, 5, 1],
+  ],
   [[7], [2, 3, 7]],
-  [[2, 1, 5], [3, 1]],
+  [
+    [2, 1, 5],
+    [3, 1],
+  ],
   [[3, 5, 7], [1]],
   [[1], [5, 3]],
 ];
@@ -180,7 +192,8 @@ const CHECKS: OperatorCheck[] = [
         if (shapeText(ops.shape(x)) !== shapeText(shape)) throw new CheckFailure(`shape ${shapeText(ops.shape(x))}, expected ${shapeText(shape)}`);
         const got = await ops.read(x);
         if (!(got instanceof Float32Array)) throw new CheckFailure(`read gave ${Object.prototype.toString.call(got)}, expected a Float32Array`);
-        if (got.length !== values.length || got.some((v, i) => v !== Math.fround(values[i]!))) throw new CheckFailure(`read of ${shapeText(shape)} gave [${[...got].slice(0, 6).join(', ')}, …], expected the values given`);
+        if (got.length !== values.length || got.some((v, i) => v !== Math.fround(values[i]!)))
+          throw new CheckFailure(`read of ${shapeText(shape)} gave [${[...got].slice(0, 6).join(', ')}, …], expected the values given`);
       }
       const one = keep(ops.constant(Float32Array.of(2.5), [1]));
       if (shapeText(ops.shape(one)) !== '[1]' || (await ops.read(one))[0] !== 2.5) throw new CheckFailure('a [1] constant does not read back');
@@ -196,7 +209,10 @@ const CHECKS: OperatorCheck[] = [
     name: 'gelu (exact erf form, not the tanh approximation)',
     async run({ ops, t, expect }) {
       const n = 4001;
-      const x = host(Array.from({ length: n }, (_, i) => Math.fround(-10 + (20 * i) / (n - 1))), [n]);
+      const x = host(
+        Array.from({ length: n }, (_, i) => Math.fround(-10 + (20 * i) / (n - 1))),
+        [n],
+      );
       await expect(ops.gelu(t(x)), R.unary(x, R.gelu64), 'gelu on [−10, 10]');
     },
   },
@@ -204,18 +220,29 @@ const CHECKS: OperatorCheck[] = [
     name: 'reshape',
     async run({ ops, rand, t, expect }) {
       const x = rand([2, 3, 35]);
-      for (const shape of [[6, 5, 7], [210], [1, 210, 1], [7, 1, 30]]) await expect(ops.reshape(t(x), shape), { data: x.data, shape }, `[2, 3, 35] to ${shapeText(shape)}`);
+      for (const shape of [[6, 5, 7], [210], [1, 210, 1], [7, 1, 30]])
+        await expect(ops.reshape(t(x), shape), { data: x.data, shape }, `[2, 3, 35] to ${shapeText(shape)}`);
     },
   },
   {
     name: 'transpose (negative axes, size-1 axes)',
     async run({ ops, rand, t, expect }) {
       const x = rand([3, 5, 7, 2]);
-      for (const perm of [[0, 2, 3, 1], [3, 2, 1, 0], [-1, 0, -3, 2], [1, 0, -1, -2], [0, 1, 2, 3]]) {
+      for (const perm of [
+        [0, 2, 3, 1],
+        [3, 2, 1, 0],
+        [-1, 0, -3, 2],
+        [1, 0, -1, -2],
+        [0, 1, 2, 3],
+      ]) {
         await expect(ops.transpose(t(x), perm), R.transpose(x, perm), `[3, 5, 7, 2] by [${perm.join(', ')}]`);
       }
       const y = rand([1, 7, 1, 3, 5]);
-      for (const perm of [[0, 3, 4, 2, 1], [4, 1, 0, 3, 2]]) await expect(ops.transpose(t(y), perm), R.transpose(y, perm), `[1, 7, 1, 3, 5] by [${perm.join(', ')}]`);
+      for (const perm of [
+        [0, 3, 4, 2, 1],
+        [4, 1, 0, 3, 2],
+      ])
+        await expect(ops.transpose(t(y), perm), R.transpose(y, perm), `[1, 7, 1, 3, 5] by [${perm.join(', ')}]`);
     },
   },
   {
@@ -274,7 +301,11 @@ const CHECKS: OperatorCheck[] = [
       ] as [number[], number[], boolean, boolean][]) {
         const a = rand(sa);
         const b = rand(sb);
-        await expect(ops.matmul(t(a), t(b), { transposeA: tA, transposeB: tB }), R.matmul(a, b, tA, tB), `${shapeText(sa)}${tA ? 'ᵀ' : ''} × ${shapeText(sb)}${tB ? 'ᵀ' : ''}`);
+        await expect(
+          ops.matmul(t(a), t(b), { transposeA: tA, transposeB: tB }),
+          R.matmul(a, b, tA, tB),
+          `${shapeText(sa)}${tA ? 'ᵀ' : ''} × ${shapeText(sb)}${tB ? 'ᵀ' : ''}`,
+        );
       }
     },
   },
@@ -302,7 +333,11 @@ const CHECKS: OperatorCheck[] = [
         const w = rand(c.w);
         const b = c.bias ? rand([c.w[0]!]) : undefined;
         const opts = { ...(c.stride ? { stride: c.stride } : {}), ...(c.padding ? { padding: c.padding } : {}), ...(c.groups ? { groups: c.groups } : {}) };
-        await expect(ops.conv2d(t(x), t(w), b && t(b), opts), R.conv2d(x, w, b, c.stride ?? 1, c.padding ?? 0, c.groups ?? 1), `x ${shapeText(c.x)}, w ${shapeText(c.w)}`);
+        await expect(
+          ops.conv2d(t(x), t(w), b && t(b), opts),
+          R.conv2d(x, w, b, c.stride ?? 1, c.padding ?? 0, c.groups ?? 1),
+          `x ${shapeText(c.x)}, w ${shapeText(c.w)}`,
+        );
       },
     }),
   ),
@@ -324,7 +359,11 @@ const CHECKS: OperatorCheck[] = [
         async run({ ops, rand, t, expect }) {
           for (const c of RESIZE_CASES.filter((r) => r.up === up)) {
             const x = rand(c.x, -3, 3);
-            await expect(ops.resizeBilinear(t(x), c.size, alignCorners), R.resizeBilinear(x, c.size[0], c.size[1], alignCorners), `${shapeText(c.x)} to ${c.size.join('×')}`);
+            await expect(
+              ops.resizeBilinear(t(x), c.size, alignCorners),
+              R.resizeBilinear(x, c.size[0], c.size[1], alignCorners),
+              `${shapeText(c.x)} to ${c.size.join('×')}`,
+            );
           }
         },
       }),
@@ -334,7 +373,12 @@ const CHECKS: OperatorCheck[] = [
     name: 'resizeBilinear to 1×1 (alignCorners false and true)',
     async run({ ops, rand, t, expect }) {
       const x = rand([1, 2, 5, 7], -3, 3);
-      for (const alignCorners of [false, true]) await expect(ops.resizeBilinear(t(x), [1, 1], alignCorners), R.resizeBilinear(x, 1, 1, alignCorners), `[1, 2, 5, 7] to 1×1, alignCorners ${alignCorners}`);
+      for (const alignCorners of [false, true])
+        await expect(
+          ops.resizeBilinear(t(x), [1, 1], alignCorners),
+          R.resizeBilinear(x, 1, 1, alignCorners),
+          `[1, 2, 5, 7] to 1×1, alignCorners ${alignCorners}`,
+        );
     },
   },
 
@@ -348,16 +392,42 @@ const CHECKS: OperatorCheck[] = [
       const x = t(a);
       const y = t(b);
       const one = keep(ops.tidy(() => ops.relu(ops.add(x, y))));
-      await expect(one, R.unary(R.binary(a, b, (p, q) => p + q), R.relu64), 'a returned tensor');
+      await expect(
+        one,
+        R.unary(
+          R.binary(a, b, (p, q) => p + q),
+          R.relu64,
+        ),
+        'a returned tensor',
+      );
       const list = ops.tidy(() => [ops.mul(x, y), ops.add(ops.mul(x, x), y)]);
       for (const z of list) keep(z);
-      await expect(list[0]!, R.binary(a, b, (p, q) => p * q), 'a returned list, first');
-      await expect(list[1]!, R.binary(R.binary(a, a, (p, q) => p * q), b, (p, q) => p + q), 'a returned list, second');
+      await expect(
+        list[0]!,
+        R.binary(a, b, (p, q) => p * q),
+        'a returned list, first',
+      );
+      await expect(
+        list[1]!,
+        R.binary(
+          R.binary(a, a, (p, q) => p * q),
+          b,
+          (p, q) => p + q,
+        ),
+        'a returned list, second',
+      );
       const rec = ops.tidy(() => ({ s: ops.sum(x, [1], false), n: ops.tidy(() => ops.elu(ops.div(x, y))) }));
       keep(rec.s);
       keep(rec.n);
       await expect(rec.s, R.sum(a, [1], false), 'a returned record');
-      await expect(rec.n, R.unary(R.binary(a, b, (p, q) => p / q), R.elu64), 'the result of a nested tidy');
+      await expect(
+        rec.n,
+        R.unary(
+          R.binary(a, b, (p, q) => p / q),
+          R.elu64,
+        ),
+        'the result of a nested tidy',
+      );
     },
   },
   {
@@ -375,7 +445,11 @@ const CHECKS: OperatorCheck[] = [
       ops.dispose([u, v]);
       await expect(y, R.unary(a, R.relu64), 'relu of a disposed input');
       await expect(z, { data: a.data, shape: [5, 3] }, 'reshape of a disposed input');
-      await expect(w, R.binary(a, a, (p, q) => p + q), 'sum of disposed inputs');
+      await expect(
+        w,
+        R.binary(a, a, (p, q) => p + q),
+        'sum of disposed inputs',
+      );
       ops.dispose([]);
     },
   },
@@ -401,7 +475,13 @@ const CHECKS: OperatorCheck[] = [
     defaulted: ['sizeAsTensor'],
     async run({ ops, rand, t, expect }) {
       const x = t(rand([3, 5, 7]));
-      for (const [axis, n] of [[0, 3], [1, 5], [-1, 7], [-3, 3]] as const) await expect(ops.sizeAsTensor(x, axis), host([n], [1]), `axis ${axis} of [3, 5, 7]`);
+      for (const [axis, n] of [
+        [0, 3],
+        [1, 5],
+        [-1, 7],
+        [-3, 3],
+      ] as const)
+        await expect(ops.sizeAsTensor(x, axis), host([n], [1]), `axis ${axis} of [3, 5, 7]`);
     },
   },
   {
@@ -409,8 +489,16 @@ const CHECKS: OperatorCheck[] = [
     defaulted: ['mulScalar', 'addScalar'],
     async run({ ops, rand, t, expect }) {
       const x = rand([3, 5, 7], -4, 4);
-      await expect(ops.mulScalar(t(x), 0.3), R.unary(x, (v) => v * Math.fround(0.3)), 'x · 0.3');
-      await expect(ops.addScalar(t(x), -1.7), R.unary(x, (v) => v + Math.fround(-1.7)), 'x + (−1.7)');
+      await expect(
+        ops.mulScalar(t(x), 0.3),
+        R.unary(x, (v) => v * Math.fround(0.3)),
+        'x · 0.3',
+      );
+      await expect(
+        ops.addScalar(t(x), -1.7),
+        R.unary(x, (v) => v + Math.fround(-1.7)),
+        'x + (−1.7)',
+      );
     },
   },
   {
@@ -431,10 +519,19 @@ const CHECKS: OperatorCheck[] = [
     defaulted: ['broadcastTo'],
     async run({ ops, rand, t, expect }) {
       for (const [from, to] of [
-        [[3, 1], [2, 3, 5]],
-        [[1, 5, 1, 1], [2, 5, 3, 7]],
+        [
+          [3, 1],
+          [2, 3, 5],
+        ],
+        [
+          [1, 5, 1, 1],
+          [2, 5, 3, 7],
+        ],
         [[7], [3, 7]],
-        [[3, 5], [3, 5]],
+        [
+          [3, 5],
+          [3, 5],
+        ],
       ] as [number[], number[]][]) {
         const x = rand(from);
         await expect(ops.broadcastTo(t(x), to), R.broadcastTo(x, to), `${shapeText(from)} to ${shapeText(to)}`);
@@ -493,8 +590,15 @@ const CHECKS: OperatorCheck[] = [
         for (const v of Object.values(out)) keep(v);
         const y = R.linear(x, W, B);
         const mean = R.unary(R.sum(y, [1], true), (v) => v / classes);
-        const p = R.softmax(R.binary(y, g, (a, b) => a + b), 1);
-        const flat = R.binary(p, R.binary(y, mean, (a, b) => a - b), (a, b) => a * b);
+        const p = R.softmax(
+          R.binary(y, g, (a, b) => a + b),
+          1,
+        );
+        const flat = R.binary(
+          p,
+          R.binary(y, mean, (a, b) => a - b),
+          (a, b) => a * b,
+        );
         await expect(out.y!, y, `${classes} classes: y`);
         await expect(out.mean!, mean, `${classes} classes: mean over the classes`);
         await expect(out.flat!, { data: flat.data, shape: [1, classes, 20] }, `${classes} classes: softmax over the classes, reshaped`);
@@ -583,7 +687,8 @@ export async function runOperatorChecks(create: BackendFactory, options: Operato
   let defaults: Ops<T> | undefined;
   const started = await timed('operators', 'backend starts and has every required member', async () => {
     backend = (await create()) as BackendOps<T>;
-    if (typeof backend !== 'object' || backend === null) throw new CheckFailure(`the factory returned ${backend === null ? 'null' : typeof backend}, expected the backend's operators`);
+    if (typeof backend !== 'object' || backend === null)
+      throw new CheckFailure(`the factory returned ${backend === null ? 'null' : typeof backend}, expected the backend's operators`);
     own = completeOps(backend);
     defaults = completeOps(requiredOnly(backend));
   });

@@ -19,10 +19,7 @@ export function checkRange(source: { name: string; size: number }, offset: numbe
     throw new SedsegError('E_CORRUPT', `${source.name}: invalid byte range ${offset}+${length}`);
   }
   if (offset + length > source.size) {
-    throw new SedsegError(
-      'E_CORRUPT',
-      `${source.name}: truncated file (needs bytes ${offset}..${offset + length}, file has ${source.size})`,
-    );
+    throw new SedsegError('E_CORRUPT', `${source.name}: truncated file (needs bytes ${offset}..${offset + length}, file has ${source.size})`);
   }
 }
 

@@ -172,9 +172,7 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
     const head = await source.read(0, 4);
     fail(
       looksLikeZip(head) ? 'E_CORRUPT' : 'E_FORMAT',
-      looksLikeZip(head)
-        ? 'truncated zip archive (no end-of-central-directory record)'
-        : 'not a zip archive (no end-of-central-directory record)',
+      looksLikeZip(head) ? 'truncated zip archive (no end-of-central-directory record)' : 'not a zip archive (no end-of-central-directory record)',
     );
   }
   const eocdOffset = tailStart + eocdAt;
@@ -342,7 +340,10 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
       }
     }
     if (offset + entry.compressedSize > source.size) {
-      fail('E_CORRUPT', `truncated zip archive (entry ${nameForMessage(entry.name)} needs bytes ${offset}..${offset + entry.compressedSize}, file has ${source.size})`);
+      fail(
+        'E_CORRUPT',
+        `truncated zip archive (entry ${nameForMessage(entry.name)} needs bytes ${offset}..${offset + entry.compressedSize}, file has ${source.size})`,
+      );
     }
     if (offset + entry.compressedSize > state.boundary) {
       throw corrupt(entry, `data (bytes ${offset}..${offset + entry.compressedSize}) runs into the next entry or the central directory at ${state.boundary}`);
@@ -357,7 +358,10 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
 
   const checkCrc = (entry: ZipEntry, state: EntryState, crc: number): void => {
     if (crc !== entry.crc32) {
-      state.failure = new SedsegError('E_CORRUPT', `${name}: zip entry ${nameForMessage(entry.name)} fails its CRC-32 check (data ${hex32(crc)}, directory ${hex32(entry.crc32)})`);
+      state.failure = new SedsegError(
+        'E_CORRUPT',
+        `${name}: zip entry ${nameForMessage(entry.name)} fails its CRC-32 check (data ${hex32(crc)}, directory ${hex32(entry.crc32)})`,
+      );
       throw state.failure;
     }
     state.verified = true;
@@ -419,7 +423,9 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
       } else if (e instanceof InflateShort) {
         state.failure = corrupt(entry, `inflates to ${e.size} bytes, expected ${entry.uncompressedSize}`);
       } else {
-        state.failure = new SedsegError('E_CORRUPT', `${name}: zip entry ${nameForMessage(entry.name)}: bad deflate data (${(e as Error).message})`, { cause: e });
+        state.failure = new SedsegError('E_CORRUPT', `${name}: zip entry ${nameForMessage(entry.name)}: bad deflate data (${(e as Error).message})`, {
+          cause: e,
+        });
       }
       throw state.failure;
     }
@@ -435,7 +441,8 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
       if (entry.method !== 0) {
         throw new SedsegError('E_UNSUPPORTED', `${name}: zip entry ${nameForMessage(entry.name)} is compressed (method ${entry.method}); no direct byte range`);
       }
-      if (entry.compressedSize !== entry.uncompressedSize) fail('E_CORRUPT', `stored zip entry ${nameForMessage(entry.name)} has different compressed and uncompressed sizes`);
+      if (entry.compressedSize !== entry.uncompressedSize)
+        fail('E_CORRUPT', `stored zip entry ${nameForMessage(entry.name)} has different compressed and uncompressed sizes`);
       return { offset: await dataOffset(entry), length: entry.uncompressedSize };
     },
     async readEntry(entry, part) {

@@ -183,7 +183,8 @@ function encoderHiddenBytes(architecture: SedArchitecture, resolution: number): 
 export function maxResolution(architecture: SedArchitecture, classes = 1): number {
   const d0 = architecture.image_dims[0];
   if (!(typeof d0 === 'number' && d0 > 0)) throw new SedsegError('E_ARGUMENT', `maxResolution: architecture has no image_dims`);
-  if (!(Number.isInteger(classes) && classes >= 1)) throw new SedsegError('E_ARGUMENT', `maxResolution: class count must be a positive integer, got ${classes}`);
+  if (!(Number.isInteger(classes) && classes >= 1))
+    throw new SedsegError('E_ARGUMENT', `maxResolution: class count must be a positive integer, got ${classes}`);
   // encoder: 4·d0·(R/4)²·4 = d0·R² bytes; logits: T·(R/4)²·4 = T·R²/4 bytes
   const bound = Math.min(Math.sqrt(MAX_TENSOR_BYTES / d0), Math.sqrt((MAX_TENSOR_BYTES * 4) / classes));
   let r = Math.floor(bound / RESOLUTION_STEP) * RESOLUTION_STEP;
@@ -218,7 +219,8 @@ export function estimateSegmentMemory(request: SegmentMemoryRequest): SegmentMem
   const chunk = positiveInt(request.classChunk, 'class chunk');
   if (request.topK !== undefined) positiveInt(request.topK, 'CER top-k');
   const h = R / 32;
-  if ((2 * h) % p !== 0) throw new SedsegError('E_ARGUMENT', `memory estimate: decoder pooling ${p} does not divide the first decoder map (${2 * h}×${2 * h} at resolution ${R})`);
+  if ((2 * h) % p !== 0)
+    throw new SedsegError('E_ARGUMENT', `memory estimate: decoder pooling ${p} does not divide the first decoder map (${2 * h}×${2 * h} at resolution ${R})`);
   const image = request.image ?? { width: R, height: R };
   const W = positiveInt(image.width, 'image width');
   const H = positiveInt(image.height, 'image height');
@@ -239,7 +241,10 @@ export function estimateSegmentMemory(request: SegmentMemoryRequest): SegmentMem
     );
   }
   if (request.probabilities && T * W * H >= 2 ** 32) {
-    throw new SedsegError('E_ARGUMENT', `probabilities for ${T} classes at ${W}×${H} would hold ${T * W * H} values, over the 2^32 a typed array may hold (ask for labels only)`);
+    throw new SedsegError(
+      'E_ARGUMENT',
+      `probabilities for ${T} classes at ${W}×${H} would hold ${T * W * H} values, over the 2^32 a typed array may hold (ask for labels only)`,
+    );
   }
 
   // ---- held from the start, or from the phase that creates them on ----

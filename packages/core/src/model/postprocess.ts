@@ -54,8 +54,7 @@ function croppedPlanes(maps: ClassMaps, height: number, width: number, sigmoid: 
     data = sigmoid ? sigmoidHost(src) : src;
   } else {
     data = new Float32Array(classes * ch * cw);
-    for (let c = 0; c < classes; c++)
-      for (let y = 0; y < ch; y++) data.set(src.subarray((c * h + y) * w, (c * h + y) * w + cw), (c * ch + y) * cw);
+    for (let c = 0; c < classes; c++) for (let y = 0; y < ch; y++) data.set(src.subarray((c * h + y) * w, (c * h + y) * w + cw), (c * ch + y) * cw);
     if (sigmoid) data = sigmoidHost(data);
   }
   return { data, classes, ch, cw };

@@ -93,10 +93,13 @@ export async function acquireFileLock(path: string, options: AcquireLockOptions 
     }
     await sleep(pollMs, options.signal);
   }
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    utimes(path, now, now).catch(() => undefined);
-  }, Math.max(1000, Math.min(5000, staleMs / 4)));
+  const heartbeat = setInterval(
+    () => {
+      const now = new Date();
+      utimes(path, now, now).catch(() => undefined);
+    },
+    Math.max(1000, Math.min(5000, staleMs / 4)),
+  );
   heartbeat.unref();
   let released = false;
   return {

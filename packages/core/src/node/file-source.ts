@@ -9,7 +9,8 @@ export async function fileSource(path: string): Promise<ByteSource> {
     handle = await open(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((e as Error).message);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((e as Error).message);
     throw new SedsegError('E_IO', `${path}: cannot open (${why})`, { cause: e });
   }
   const stat = await handle.stat();

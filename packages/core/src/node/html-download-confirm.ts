@@ -56,8 +56,7 @@ function fromForm(html: string, pageUrl: URL): URL | undefined {
     attrs: parseAttributes(m[1]!),
     inputs: [...m[2]!.matchAll(/<input\b([^>]*)>/gi)].map((i) => parseAttributes(i[1]!)),
   }));
-  const form =
-    forms.find((f) => f.attrs.get('id') === 'download-form') ?? forms.find((f) => f.inputs.some((i) => i.get('name') === 'confirm'));
+  const form = forms.find((f) => f.attrs.get('id') === 'download-form') ?? forms.find((f) => f.inputs.some((i) => i.get('name') === 'confirm'));
   if (!form) return undefined;
   // Only a GET form can be replayed as a download request; POST would need the page's intent.
   if ((form.attrs.get('method') ?? 'get').toLowerCase() !== 'get') return undefined;

@@ -25,8 +25,7 @@ export async function loadSedModel<T>(weightsPath: string, options: LoadSedModel
   try {
     const config = await findConfig(weightsPath, options.configPath);
     const cache =
-      options.cache ??
-      new ClassEmbeddingCache(options.cacheDir !== undefined ? { persistence: new ClassEmbeddingDiskCache(options.cacheDir) } : {});
+      options.cache ?? new ClassEmbeddingCache(options.cacheDir !== undefined ? { persistence: new ClassEmbeddingDiskCache(options.cacheDir) } : {});
     const { configPath: _c, cacheDir: _d, tokenizer, ...rest } = options;
     return await SedModel.load(store, {
       ...rest,

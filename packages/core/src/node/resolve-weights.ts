@@ -137,9 +137,7 @@ export async function resolveWeights(spec: string, options: ResolveWeightsOption
     throw new SedsegError('E_IO', `${what} is not downloaded yet (${dest}) and downloads are off`);
   }
 
-  const hint = model
-    ? `download ${model.fileName} by hand from ${model.page} and pass --weights FILE`
-    : 'download the file by hand and pass --weights FILE';
+  const hint = model ? `download ${model.fileName} by hand from ${model.page} and pass --weights FILE` : 'download the file by hand and pass --weights FILE';
   const result = await downloadFile(url, dest, {
     label: model ? model.name : undefined,
     hint,

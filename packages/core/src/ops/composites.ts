@@ -10,7 +10,18 @@ import { SedsegError } from '../errors.js';
 import { normalizeAxis, type BackendOps, type Ops } from './ops.js';
 
 /** The optional members that have a default in core. */
-export const DEFAULTED_OPS = ['tidy', 'dispose', 'sizeAsTensor', 'mulScalar', 'addScalar', 'linear', 'broadcastTo', 'layerNorm', 'groupNorm', 'avgPool2d'] as const;
+export const DEFAULTED_OPS = [
+  'tidy',
+  'dispose',
+  'sizeAsTensor',
+  'mulScalar',
+  'addScalar',
+  'linear',
+  'broadcastTo',
+  'layerNorm',
+  'groupNorm',
+  'avgPool2d',
+] as const;
 export type DefaultedOp = (typeof DEFAULTED_OPS)[number];
 
 function scalar<T>(ops: BackendOps<T>, s: number): T {
@@ -78,8 +89,26 @@ export function defaultComposites<T>(ops: BackendOps<T>): Pick<Ops<T>, Defaulted
 
 /** Members every backend must implement (functions), checked by `completeOps`. */
 export const REQUIRED_OPS = [
-  'constant', 'read', 'shape', 'add', 'mul', 'div', 'sqrt', 'gelu', 'relu', 'elu', 'reshape', 'transpose', 'concat', 'gather',
-  'sum', 'softmax', 'matmul', 'conv2d', 'convTranspose2d', 'resizeBilinear',
+  'constant',
+  'read',
+  'shape',
+  'add',
+  'mul',
+  'div',
+  'sqrt',
+  'gelu',
+  'relu',
+  'elu',
+  'reshape',
+  'transpose',
+  'concat',
+  'gather',
+  'sum',
+  'softmax',
+  'matmul',
+  'conv2d',
+  'convTranspose2d',
+  'resizeBilinear',
 ] as const satisfies readonly (keyof BackendOps)[];
 
 const completed = new WeakMap<object, Ops<unknown>>();
@@ -95,7 +124,10 @@ export function completeOps<T>(backend: BackendOps<T>): Ops<T> {
   const missing = REQUIRED_OPS.filter((m) => typeof (backend as unknown as Record<string, unknown>)[m] !== 'function');
   if (typeof backend.name !== 'string' || backend.name === '') missing.unshift('name' as never);
   if (missing.length > 0) {
-    throw new SedsegError('E_ARGUMENT', `backend ${typeof backend.name === 'string' && backend.name ? `"${backend.name}" ` : ''}does not implement ${missing.join(', ')} (required Ops members)`);
+    throw new SedsegError(
+      'E_ARGUMENT',
+      `backend ${typeof backend.name === 'string' && backend.name ? `"${backend.name}" ` : ''}does not implement ${missing.join(', ')} (required Ops members)`,
+    );
   }
   const own = backend as unknown as Record<string, unknown>;
   let result: Ops<T>;

@@ -49,7 +49,12 @@ function checkNames<T>(stage: Stage<T>, given: Readonly<Record<string, T>>, expe
  * backends), otherwise eagerly inside `ops.tidy`. The outputs are new tensors owned by the caller.
  */
 export async function runStage<T>(ops: Ops<T>, stage: Stage<T>, inputs: Readonly<Record<string, T>>): Promise<StageTensors<T>> {
-  checkNames(stage, inputs, stage.inputs.map((i) => i.name), 'input');
+  checkNames(
+    stage,
+    inputs,
+    stage.inputs.map((i) => i.name),
+    'input',
+  );
   const outputs = ops.runStage ? await ops.runStage(stage, inputs) : ops.tidy(() => stage.run(ops, inputs));
   checkNames(stage, outputs, stage.outputs, 'output');
   return outputs;

@@ -73,18 +73,10 @@ function normalizeRowsInPlace(data: Float32Array, rows: number, dim: number): vo
  * is L2-normalised; with S > 1 synonyms the S embeddings of each template are averaged and the
  * mean re-normalised. `embeddings` is (P·S)×D in the order of `classPrompts(...).texts`.
  */
-export function combineClassEmbeddings(
-  embeddings: Float32Array,
-  templateCount: number,
-  synonymCount: number,
-  dim: number,
-): Float32Array {
+export function combineClassEmbeddings(embeddings: Float32Array, templateCount: number, synonymCount: number, dim: number): Float32Array {
   const rows = templateCount * synonymCount;
   if (embeddings.length !== rows * dim) {
-    throw new SedsegError(
-      'E_ARGUMENT',
-      `class embeddings: expected ${templateCount}×${synonymCount}×${dim} values, got ${embeddings.length}`,
-    );
+    throw new SedsegError('E_ARGUMENT', `class embeddings: expected ${templateCount}×${synonymCount}×${dim} values, got ${embeddings.length}`);
   }
   const normalized = Float32Array.from(embeddings);
   normalizeRowsInPlace(normalized, rows, dim);

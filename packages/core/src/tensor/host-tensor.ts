@@ -33,15 +33,28 @@ export function typedArrayFromBytes<D extends DType>(dtype: D, bytes: Uint8Array
   const { buffer, byteOffset } = aligned;
   let out: HostArray;
   switch (dtype) {
-    case 'float32': out = new Float32Array(buffer, byteOffset, n); break;
+    case 'float32':
+      out = new Float32Array(buffer, byteOffset, n);
+      break;
     case 'float16':
-    case 'bfloat16': out = new Uint16Array(buffer, byteOffset, n); break;
-    case 'float64': out = new Float64Array(buffer, byteOffset, n); break;
-    case 'int64': out = new BigInt64Array(buffer, byteOffset, n); break;
-    case 'int32': out = new Int32Array(buffer, byteOffset, n); break;
+    case 'bfloat16':
+      out = new Uint16Array(buffer, byteOffset, n);
+      break;
+    case 'float64':
+      out = new Float64Array(buffer, byteOffset, n);
+      break;
+    case 'int64':
+      out = new BigInt64Array(buffer, byteOffset, n);
+      break;
+    case 'int32':
+      out = new Int32Array(buffer, byteOffset, n);
+      break;
     case 'uint8':
-    case 'bool': out = new Uint8Array(buffer, byteOffset, n); break;
-    default: throw new SedsegError('E_UNSUPPORTED', `unknown dtype ${String(dtype)}`);
+    case 'bool':
+      out = new Uint8Array(buffer, byteOffset, n);
+      break;
+    default:
+      throw new SedsegError('E_UNSUPPORTED', `unknown dtype ${String(dtype)}`);
   }
   return out as TypedArrayFor<D>;
 }

@@ -37,10 +37,7 @@ export const CLIP_CONTEXT_LENGTH = 77;
  * to ι): Python matches it with no alternative, so it only separates pieces — replaced by a space
  * before splitting (see `splitWords`).
  */
-const PIECE_RE = new RegExp(
-  `<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^${PY_REGEX_WHITESPACE}\\p{L}\\p{N}]+`,
-  'giu',
-);
+const PIECE_RE = new RegExp(`<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^${PY_REGEX_WHITESPACE}\\p{L}\\p{N}]+`, 'giu');
 
 /** The pieces `regex.findall` gives for cleaned text. */
 export function splitWords(cleaned: string): string[] {

@@ -43,7 +43,7 @@ export const VOCABULARY_NAMES: readonly VocabularyName[] = Object.freeze(Object.
 
 /** True for a canonical vocabulary name (exactly as listed in {@link VOCABULARY_NAMES}). */
 export function isVocabularyName(name: string): name is VocabularyName {
-  return  Object.hasOwn(VOCABULARIES, name);
+  return Object.hasOwn(VOCABULARIES, name);
 }
 
 /**
@@ -52,7 +52,10 @@ export function isVocabularyName(name: string): name is VocabularyName {
  * "pascalcontext59", "coco_stuff" → "cocostuff").
  */
 export function vocabularyKey(name: string): string {
-  return name.normalize('NFKC').toLowerCase().replace(/[\s\-_./]+/g, '');
+  return name
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s\-_./]+/g, '');
 }
 
 /**

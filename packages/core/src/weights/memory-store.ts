@@ -8,10 +8,7 @@ import type { TensorInfo, WeightStore } from './weight-store.js';
  * validated up front so that later readers can trust `data.length === numel`. `read` returns the
  * stored tensor object itself (no copy).
  */
-export function memoryWeightStore(
-  tensors: Record<string, HostTensor> | ReadonlyMap<string, HostTensor>,
-  source = '<memory>',
-): WeightStore {
+export function memoryWeightStore(tensors: Record<string, HostTensor> | ReadonlyMap<string, HostTensor>, source = '<memory>'): WeightStore {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, HostTensor>);
   const byName = new Map<string, { tensor: HostTensor; info: TensorInfo }>();
   for (const [name, t] of entries) {
@@ -27,7 +24,10 @@ export function memoryWeightStore(
     for (const d of t.shape) numel *= d;
     // byteLength also catches a wrong array type (e.g. a Float32Array for float16).
     if (!ArrayBuffer.isView(t.data) || t.data.length !== numel || t.data.byteLength !== numel * itemBytes) {
-      throw new SedsegError('E_ARGUMENT', `${where}: data has ${t.data?.length} elements of ${t.data?.BYTES_PER_ELEMENT} bytes but ${t.dtype} ${shapeToString(t.shape)} needs ${numel} of ${itemBytes}`);
+      throw new SedsegError(
+        'E_ARGUMENT',
+        `${where}: data has ${t.data?.length} elements of ${t.data?.BYTES_PER_ELEMENT} bytes but ${t.dtype} ${shapeToString(t.shape)} needs ${numel} of ${itemBytes}`,
+      );
     }
     byName.set(name, { tensor: t, info: { name, dtype: t.dtype, shape: t.shape } });
   }

@@ -27,8 +27,5 @@ export async function openWeights(source: ByteSource): Promise<WeightStore> {
   const format = await sniffWeightsFormat(source);
   if (format === 'safetensors') return openSafetensors(source);
   if (format === 'pth' || format === 'legacy-pth') return openPth(source);
-  throw new SedsegError(
-    'E_FORMAT',
-    `${source.name}: not a weights file (expected a torch.save .pth zip archive or a .safetensors file)`,
-  );
+  throw new SedsegError('E_FORMAT', `${source.name}: not a weights file (expected a torch.save .pth zip archive or a .safetensors file)`);
 }

@@ -24,14 +24,30 @@ export class PickleWriter {
     return this.raw(enc.encode(`${text}\n`));
   }
 
-  proto(v = 2): this { return this.op(0x80, v); }
-  stop(): this { return this.op(0x2e); }
-  mark(): this { return this.op(0x28); }
-  pop(): this { return this.op(0x30); }
-  popMark(): this { return this.op(0x31); }
-  dup(): this { return this.op(0x32); }
-  none(): this { return this.op(0x4e); }
-  bool(v: boolean): this { return this.op(v ? 0x88 : 0x89); }
+  proto(v = 2): this {
+    return this.op(0x80, v);
+  }
+  stop(): this {
+    return this.op(0x2e);
+  }
+  mark(): this {
+    return this.op(0x28);
+  }
+  pop(): this {
+    return this.op(0x30);
+  }
+  popMark(): this {
+    return this.op(0x31);
+  }
+  dup(): this {
+    return this.op(0x32);
+  }
+  none(): this {
+    return this.op(0x4e);
+  }
+  bool(v: boolean): this {
+    return this.op(v ? 0x88 : 0x89);
+  }
 
   int(v: number | bigint): this {
     if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 0x100) return this.op(0x4b, v);
@@ -82,28 +98,68 @@ export class PickleWriter {
     return this;
   }
 
-  emptyDict(): this { return this.op(0x7d); }
-  emptyList(): this { return this.op(0x5d); }
-  emptyTuple(): this { return this.op(0x29); }
-  tuple(): this { return this.op(0x74); }
-  tupleN(n: 1 | 2 | 3): this { return this.op(0x84 + n); }
-  list(): this { return this.op(0x6c); }
-  dict(): this { return this.op(0x64); }
-  append(): this { return this.op(0x61); }
-  appends(): this { return this.op(0x65); }
-  setitem(): this { return this.op(0x73); }
-  setitems(): this { return this.op(0x75); }
+  emptyDict(): this {
+    return this.op(0x7d);
+  }
+  emptyList(): this {
+    return this.op(0x5d);
+  }
+  emptyTuple(): this {
+    return this.op(0x29);
+  }
+  tuple(): this {
+    return this.op(0x74);
+  }
+  tupleN(n: 1 | 2 | 3): this {
+    return this.op(0x84 + n);
+  }
+  list(): this {
+    return this.op(0x6c);
+  }
+  dict(): this {
+    return this.op(0x64);
+  }
+  append(): this {
+    return this.op(0x61);
+  }
+  appends(): this {
+    return this.op(0x65);
+  }
+  setitem(): this {
+    return this.op(0x73);
+  }
+  setitems(): this {
+    return this.op(0x75);
+  }
 
-  put(i: number): this { return i < 256 ? this.op(0x71, i) : this.op(0x72).u32(i); }
-  get(i: number): this { return i < 256 ? this.op(0x68, i) : this.op(0x6a).u32(i); }
-  memoize(): this { return this.op(0x94); }
+  put(i: number): this {
+    return i < 256 ? this.op(0x71, i) : this.op(0x72).u32(i);
+  }
+  get(i: number): this {
+    return i < 256 ? this.op(0x68, i) : this.op(0x6a).u32(i);
+  }
+  memoize(): this {
+    return this.op(0x94);
+  }
 
-  global(module: string, name: string): this { return this.op(0x63).line(module).line(name); }
-  stackGlobal(module: string, name: string): this { return this.shortStr(module).shortStr(name).op(0x93); }
-  reduce(): this { return this.op(0x52); }
-  newobj(): this { return this.op(0x81); }
-  build(): this { return this.op(0x62); }
-  binpersid(): this { return this.op(0x51); }
+  global(module: string, name: string): this {
+    return this.op(0x63).line(module).line(name);
+  }
+  stackGlobal(module: string, name: string): this {
+    return this.shortStr(module).shortStr(name).op(0x93);
+  }
+  reduce(): this {
+    return this.op(0x52);
+  }
+  newobj(): this {
+    return this.op(0x81);
+  }
+  build(): this {
+    return this.op(0x62);
+  }
+  binpersid(): this {
+    return this.op(0x51);
+  }
 
   /** Writes a JS value as Python data (see `PyValue`). */
   value(v: PyValue): this {

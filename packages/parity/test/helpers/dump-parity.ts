@@ -50,7 +50,7 @@ export function describeDumpParity(caseName: CaseName, backend: string): void {
           '--out',
           out,
         ],
-        { encoding: 'utf8' }
+        { encoding: 'utf8' },
       );
       cliTime = performance.now() - t0;
       if (r.status !== 0) throw new Error(`sedseg dump failed (${r.status}): ${r.stderr}`);
@@ -90,13 +90,7 @@ export function describeDumpParity(caseName: CaseName, backend: string): void {
       const labels = await compareLabels(gcase, 'labels', (await dumped.read('labels')).data as Int32Array);
       expect(labels.differingConfident).toBe(0);
       for (const k of gcase.meta.topk) {
-        const cer = await compareLabels(
-          gcase,
-          `cer_top${k}_labels`,
-          (
-            await dumped.read(`cer_top${k}_labels`)
-          ).data as Int32Array
-        );
+        const cer = await compareLabels(gcase, `cer_top${k}_labels`, (await dumped.read(`cer_top${k}_labels`)).data as Int32Array);
         expect(cer.differing / cer.total).toBeLessThanOrEqual(0.002);
       }
     });

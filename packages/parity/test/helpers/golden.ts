@@ -71,13 +71,21 @@ export async function openCase(name: CaseName): Promise<GoldenCase> {
       return { width, height, data: t.data as Uint8Array };
     },
     tensor: (n) => store.read(n),
-    storedNames: () => Object.entries(meta.tensors).filter(([, m]) => m.stored).map(([n]) => n),
+    storedNames: () =>
+      Object.entries(meta.tensors)
+        .filter(([, m]) => m.stored)
+        .map(([n]) => n),
     close: () => store.close(),
   };
 }
 
 /** Selects `indices` along `axis` of a row-major tensor. */
-export function sliceAxis(data: ArrayLike<number>, shape: readonly number[], axis: number, indices: readonly number[]): { data: Float64Array; shape: number[] } {
+export function sliceAxis(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  axis: number,
+  indices: readonly number[],
+): { data: Float64Array; shape: number[] } {
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const n = shape[axis]!;

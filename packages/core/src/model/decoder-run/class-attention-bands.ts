@@ -19,7 +19,12 @@ function bandRows(height: number, maxRows: number): number {
  * The attention output of `layer` for the pooled chunks [t_i, c, h', w'] (not consumed),
  * returned cut like the chunks. Bands hold at most `run.attentionBandValues` values.
  */
-export async function classAttentionInBands<T>(run: DecoderRunState<T>, layer: number, pooled: readonly T[], counts: readonly number[]): Promise<ClassChunks<T>> {
+export async function classAttentionInBands<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  pooled: readonly T[],
+  counts: readonly number[],
+): Promise<ClassChunks<T>> {
   const { ops, tensors } = run;
   const [, c, ph, pw] = ops.shape(pooled[0]!) as [number, number, number, number];
   const total = counts.reduce((a, b) => a + b, 0);

@@ -22,7 +22,13 @@ export function splitClasses<T>(ops: Ops<T>, x: T, chunk: number): ClassChunks<T
   const counts: number[] = [];
   for (let start = 0; start < total; start += chunk) {
     const n = Math.min(chunk, total - start);
-    parts.push(ops.gather(x, Int32Array.from({ length: n }, (_, i) => start + i), 0));
+    parts.push(
+      ops.gather(
+        x,
+        Int32Array.from({ length: n }, (_, i) => start + i),
+        0,
+      ),
+    );
     counts.push(n);
   }
   return { parts, counts };

@@ -29,7 +29,10 @@ export async function runDecoderLayer<T>(
   corrGuidanceInput: ClassChunks<T>,
   guidance: T,
 ): Promise<DecoderLayerResult<T>> {
-  run.progress.enterLayer(layer, x.counts.reduce((a, b) => a + b, 0));
+  run.progress.enterLayer(
+    layer,
+    x.counts.reduce((a, b) => a + b, 0),
+  );
   const perChunk =
     x.parts.length === 1
       ? await runWholeLayer(run, layer, outputs, x, corrGuidanceInput, guidance)
@@ -84,7 +87,12 @@ async function runLayerInChunks<T>(
 }
 
 /** Takes ownership of the per-chunk outputs and regroups them; logits are joined on the class axis. */
-function layerResult<T>(run: DecoderRunState<T>, outputs: readonly DecoderLayerOutput[], perChunk: Record<string, T>[], counts: readonly number[]): DecoderLayerResult<T> {
+function layerResult<T>(
+  run: DecoderRunState<T>,
+  outputs: readonly DecoderLayerOutput[],
+  perChunk: Record<string, T>[],
+  counts: readonly number[],
+): DecoderLayerResult<T> {
   const { tensors } = run;
   for (const out of perChunk) for (const t of Object.values(out)) tensors.keep(t);
   const chunksOf = (name: DecoderLayerOutput): ClassChunks<T> => ({ parts: perChunk.map((o) => o[name]!), counts: [...counts] });

@@ -26,7 +26,10 @@ export function costMap<T>(ops: Ops<T>, dense: T, text: T): T {
     throw new SedsegError('E_ARGUMENT', `cost map: dense features must be [1, D, h, w], got [${ds.join(', ')}]`);
   }
   if (ts.length !== 3 || ts[2] !== ds[1]) {
-    throw new SedsegError('E_ARGUMENT', `cost map: text features [${ts.join(', ')}] do not match dense features [${ds.join(', ')}] (expected [T, P, ${ds[1]}])`);
+    throw new SedsegError(
+      'E_ARGUMENT',
+      `cost map: text features [${ts.join(', ')}] do not match dense features [${ds.join(', ')}] (expected [T, P, ${ds[1]}])`,
+    );
   }
   const [, d, h, w] = ds as [number, number, number, number];
   const [classes, prompts] = ts as [number, number, number];

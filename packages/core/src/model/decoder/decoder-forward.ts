@@ -68,7 +68,11 @@ export function costMapForward<T>(ops: Ops<T>, params: ModelParams<T>, dense: T,
 }
 
 /** The per-image part of `decoderInputForward`: the appearance guidances of decoder1/2/3. */
-export function appearanceGuidanceForward<T>(ops: Ops<T>, params: ModelParams<T>, features: Pick<DecoderImageFeatures<T>, 'res2' | 'res3' | 'res4'>): [T, T, T] {
+export function appearanceGuidanceForward<T>(
+  ops: Ops<T>,
+  params: ModelParams<T>,
+  features: Pick<DecoderImageFeatures<T>, 'res2' | 'res3' | 'res4'>,
+): [T, T, T] {
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => appearanceGuidances(ops, decoder, features));
 }

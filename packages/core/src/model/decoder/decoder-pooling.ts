@@ -20,7 +20,10 @@ export function validatePooling(pooling: number, resolution?: number): number {
   if (resolution !== undefined) {
     const smallest = (2 * resolution) / 32;
     if (smallest % pooling !== 0) {
-      throw new SedsegError('E_ARGUMENT', `decoder pooling ${pooling} does not divide the first decoder map (${smallest}×${smallest} at resolution ${resolution})`);
+      throw new SedsegError(
+        'E_ARGUMENT',
+        `decoder pooling ${pooling} does not divide the first decoder map (${smallest}×${smallest} at resolution ${resolution})`,
+      );
     }
   }
   return pooling;

@@ -19,4 +19,3 @@ export function decoderHead<T>(ops: Ops<T>, decoder: ModelParams<T>, name: HeadN
   const [t, , h, w] = ops.shape(x) as [number, number, number, number];
   return ops.tidy(() => ops.reshape(ops.conv2d(x, decoder.get(`${name}.weight`), decoder.get(`${name}.bias`), { padding: 1 }), [1, t, h, w]));
 }
-

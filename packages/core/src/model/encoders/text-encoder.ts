@@ -178,7 +178,8 @@ export function checkTokens(tokens: Int32Array, count: number, arch: SedArchitec
     throw new SedsegError('E_ARGUMENT', `text encoder: rows of ${length} tokens exceed the context length ${arch.context_length}`);
   }
   for (const id of tokens) {
-    if (!(id >= 0 && id < arch.vocab_size)) throw new SedsegError('E_ARGUMENT', `text encoder: token id ${id} is outside the vocabulary (0…${arch.vocab_size - 1})`);
+    if (!(id >= 0 && id < arch.vocab_size))
+      throw new SedsegError('E_ARGUMENT', `text encoder: token id ${id} is outside the vocabulary (0…${arch.vocab_size - 1})`);
   }
   return length;
 }
@@ -206,7 +207,9 @@ function encodeTextTokens<T>(ops: Ops<T>, params: ModelParams<T>, arch: SedArchi
     for (let i = 0; i < arch.text_layers; i++) {
       const last = i === arch.text_layers - 1;
       const block = scoped(clip, `transformer.resblocks.${i}.`);
-      const next = last ? textResidualBlock(ops, block, trie, x, arch.text_heads, causal, eotMask) : textResidualBlock(ops, block, trie, x, arch.text_heads, causal);
+      const next = last
+        ? textResidualBlock(ops, block, trie, x, arch.text_heads, causal, eotMask)
+        : textResidualBlock(ops, block, trie, x, arch.text_heads, causal);
       ops.dispose(x);
       x = next;
     }
@@ -248,7 +251,8 @@ export async function encodeTexts<T>(
 ): Promise<Float32Array> {
   const rowLength = checkTokens(tokens, count, arch);
   const chunkSize = options.chunkSize ?? DEFAULT_TEXT_CHUNK_SIZE;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new SedsegError('E_ARGUMENT', `text encoder: chunkSize must be a positive integer, got ${chunkSize}`);
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new SedsegError('E_ARGUMENT', `text encoder: chunkSize must be a positive integer, got ${chunkSize}`);
   const dim = arch.embed_dim;
   const out = new Float32Array(count * dim);
   const order = Array.from({ length: count }, (_, r) => r).sort((a, b) => compareRows(tokens, rowLength, a, b));

@@ -94,7 +94,11 @@ export function decoderLayerStageOf<T>(params: ModelParams<T>, arch: DecoderArch
     inputs: [{ name: 'x', classAxis: 0 }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
     outputs,
     run: (ops: Ops<T>, i) =>
-      selectOutputs(ops, decoderLayerForward(ops, params, arch, layer, { x: i.x!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead), outputs),
+      selectOutputs(
+        ops,
+        decoderLayerForward(ops, params, arch, layer, { x: i.x!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead),
+        outputs,
+      ),
   };
 }
 
@@ -121,7 +125,12 @@ export function decoderLayerAttentionStageOf<T>(params: ModelParams<T>, arch: De
 /**
  * `decoderLayer{layer}Merge`: the rest of the layer for a chunk, with the `outputs` asked for.
  */
-export function decoderLayerMergeStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number, outputs: readonly DecoderLayerOutput[]): Stage<T> {
+export function decoderLayerMergeStageOf<T>(
+  params: ModelParams<T>,
+  arch: DecoderArchitecture,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+): Stage<T> {
   const withHead = outputs.includes('logits');
   return {
     name: `decoderLayer${layer}Merge[${outputs.join(',')}]`,
@@ -130,7 +139,14 @@ export function decoderLayerMergeStageOf<T>(params: ModelParams<T>, arch: Decode
     run: (ops: Ops<T>, i) =>
       selectOutputs(
         ops,
-        decoderLayerMergeForward(ops, params, arch, layer, { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead),
+        decoderLayerMergeForward(
+          ops,
+          params,
+          arch,
+          layer,
+          { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
+          withHead,
+        ),
         outputs,
       ),
   };

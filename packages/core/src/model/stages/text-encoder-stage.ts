@@ -81,7 +81,11 @@ export function textEncoderStageInputs<T>(ops: Ops<T>, params: ModelParams<T>, a
   const width = arch.text_width;
   return ops.tidy(() => ({
     embeddings: ops.reshape(ops.gather(clip.get('token_embedding.weight'), ids, 0), [count, l, width]),
-    positional: ops.gather(clip.get('positional_embedding'), Int32Array.from({ length: l }, (_, i) => i), 0),
+    positional: ops.gather(
+      clip.get('positional_embedding'),
+      Int32Array.from({ length: l }, (_, i) => i),
+      0,
+    ),
     mask: ops.constant(causalMask(l), [l, l], 'causal_mask'),
     eot: ops.constant(oneHot, [count, l, 1], 'eot'),
   }));
