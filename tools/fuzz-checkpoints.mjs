@@ -142,7 +142,12 @@ function mutateBytes(r, data, from = 0, to = data.length) {
       }
       case 5: {
         const n = 1 + int(r, 256);
-        data = splice(data, at, 0, Array.from({ length: n }, () => int(r, 256)));
+        data = splice(
+          data,
+          at,
+          0,
+          Array.from({ length: n }, () => int(r, 256)),
+        );
         labels.push(`insert ${n} at ${at}`);
         break;
       }
@@ -363,17 +368,39 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i += 2) {
     switch (argv[i]) {
-      case '--iterations': opts.iterations = num(i); break;
-      case '--seed': opts.seed = num(i); break;
-      case '--out': opts.out = resolve(need(i)); break;
-      case '--format': opts.format = need(i); break;
-      case '--pth': opts.pth = resolve(need(i)); break;
-      case '--timeout-ms': opts.timeoutMs = num(i); break;
-      case '--max-old-space-mb': opts.maxOldSpaceMb = num(i); break;
-      case '--jobs': opts.jobs = Math.max(1, num(i)); break;
-      case '--replay': opts.replay = resolve(need(i)); break;
-      case '--help': case '-h': usage(); break;
-      default: usage(`unknown option ${argv[i]}`);
+      case '--iterations':
+        opts.iterations = num(i);
+        break;
+      case '--seed':
+        opts.seed = num(i);
+        break;
+      case '--out':
+        opts.out = resolve(need(i));
+        break;
+      case '--format':
+        opts.format = need(i);
+        break;
+      case '--pth':
+        opts.pth = resolve(need(i));
+        break;
+      case '--timeout-ms':
+        opts.timeoutMs = num(i);
+        break;
+      case '--max-old-space-mb':
+        opts.maxOldSpaceMb = num(i);
+        break;
+      case '--jobs':
+        opts.jobs = Math.max(1, num(i));
+        break;
+      case '--replay':
+        opts.replay = resolve(need(i));
+        break;
+      case '--help':
+      case '-h':
+        usage();
+        break;
+      default:
+        usage(`unknown option ${argv[i]}`);
     }
   }
   if (!['all', 'pth', 'pickle', 'safetensors'].includes(opts.format)) usage(`--format must be pth, pickle, safetensors or all`);
@@ -384,7 +411,10 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n/, '').replace(/^ \* ?/gm, '');
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('*/')[0]
+    .replace(/^#!.*\n\/\*\*\n/, '')
+    .replace(/^ \* ?/gm, '');
   if (problem) process.stderr.write(`fuzz-checkpoints: ${problem}\n\n`);
   process.stderr.write(text);
   process.exit(problem ? 2 : 0);
@@ -465,7 +495,10 @@ async function main() {
       if (problem) {
         const base = join(opts.out, `${format}-s${opts.seed}-c${index}`);
         writeFileSync(`${base}.${ext}`, bytes);
-        writeFileSync(`${base}.json`, `${JSON.stringify({ seed: opts.seed, case: index, format, mutation, ...problem, ms: Math.round(run.ms), stderr: run.stderr.slice(-4000), result: run.result }, null, 2)}\n`);
+        writeFileSync(
+          `${base}.json`,
+          `${JSON.stringify({ seed: opts.seed, case: index, format, mutation, ...problem, ms: Math.round(run.ms), stderr: run.stderr.slice(-4000), result: run.result }, null, 2)}\n`,
+        );
         problems.push({ case: index, format, kind: problem.kind, mutation, file: `${base}.${ext}`, detail: problem.detail.slice(0, 500) });
         process.stderr.write(`case ${index} (${format}): ${problem.kind} — ${mutation}\n`);
       }
