@@ -45,7 +45,8 @@ function _strides(shape: readonly number[]): number[] {
   return s;
 }
 
-function unravel(i: number, shape: readonly number[]): number[] {
+/** The multi-index of flat (row-major) position `i` in `shape`. */
+export function unravel(i: number, shape: readonly number[]): number[] {
   const loc = new Array<number>(shape.length);
   for (let d = shape.length - 1; d >= 0; d--) {
     loc[d] = i % shape[d]!;

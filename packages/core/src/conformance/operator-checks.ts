@@ -45,15 +45,6 @@ function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(6) : v.toExponential(4);
 }
 
-function unravel(i: number, shape: readonly number[]): number[] {
-  const loc = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    loc[d] = i % shape[d]!;
-    i = Math.floor(i / shape[d]!);
-  }
-  return loc;
-}
-
 /** Compares host values with the conformance tolerance; throws a one-line `CheckFailure`. */
 export function expectValues(actual: ArrayLike<number>, expected: R.Host, what: string): void {
   if (actual.length !== expected.data.length) throw new CheckFailure(`${what}: ${actual.length} values, expected ${expected.data.length}`);
@@ -74,7 +65,7 @@ export function expectValues(actual: ArrayLike<number>, expected: R.Host, what: 
   }
   if (bad > 0) {
     throw new CheckFailure(
-      `${what}: ${bad} of ${actual.length} values off, worst at ${shapeText(unravel(worst, expected.shape))}: got ${fmt(actual[worst]!)}, expected ${fmt(expected.data[worst]!)}`,
+      `${what}: ${bad} of ${actual.length} values off, worst at ${shapeText(R.unravel(worst, expected.shape))}: got ${fmt(actual[worst]!)}, expected ${fmt(expected.data[worst]!)}`,
     );
   }
 }
