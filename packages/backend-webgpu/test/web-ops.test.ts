@@ -37,7 +37,7 @@ describe('createWebOps', () => {
       name: 'project',
       inputs: [{ name: 'x', classAxis: 0 }],
       outputs: ['y'],
-      run: (ops, { x }) => ({ y: ops.matmul(x!, ops.weight(new Float32Array(8 * n).fill(0.5), [8, n], 'proj.weight')) }),
+      run: (ops, { x }) => ({ y: ops.matmul(x!, ops.weight!(new Float32Array(8 * n).fill(0.5), [8, n], 'proj.weight')) }),
     });
     const small = await createWebOps({ device: 'wasm', threads: 1, limits: { maxBufferSize: 4096, maxStorageBufferBindingSize: 2048 } });
     const x = small.constant(new Float32Array(3 * 8).fill(1), [3, 8]);
@@ -53,7 +53,9 @@ describe('createWebOps', () => {
     await expect(small.runStage(stage(16), { x: many })).rejects.toThrow(/input "x" \[100, 8\] needs 3\.1 KiB/);
     const wide = await createWebOps({ device: 'wasm', threads: 1, limits: { maxBufferSize: 4096, maxStorageBufferBindingSize: 4000 } });
     const y = wide.constant(new Float32Array(100 * 8).fill(1), [100, 8]);
-    await expect(wide.runStage(stage(16), { x: y })).rejects.toThrow(/output "y" \[100, 16\] needs 6\.3 KiB \(6400 bytes\), over the configured maxStorageBufferBindingSize/);
+    await expect(wide.runStage(stage(16), { x: y })).rejects.toThrow(
+      /output "y" \[100, 16\] needs 6\.3 KiB \(6400 bytes\), over the configured maxStorageBufferBindingSize/,
+    );
   });
 });
 
