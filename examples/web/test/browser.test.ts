@@ -72,12 +72,12 @@ function done(state: SedsegState): Extract<SedsegState, { labels: number[] }> {
 }
 
 /** Starts another run with the form as it is (after changing fields). */
-async function rerun(page: Page): Promise<SedsegState> {
+async function rerun(page: Page, timeout?: number): Promise<SedsegState> {
   await page.evaluate(() => {
     window.__sedseg = undefined;
   });
   await page.click('#run');
-  return finished(page);
+  return finished(page, timeout);
 }
 
 /** Distinct colours of the overlay canvas. */
@@ -90,29 +90,56 @@ const overlayColours = (page: Page): Promise<number> =>
     return seen.size;
   });
 
+/** Per-test limit: WebGPU on SwiftShader compiles every stage's shaders on the CPU (minutes on 2 cores). */
+const LIMIT = { webgpu: 600_000, wasm: 180_000 } as const;
+
 describe.each(DEVICES)('the page on %s', (device) => {
-  it.each(CASES)('segments tiny/%s like the reference (full path and CER)', async (name) => {
-    const golden = await readGoldenCase(name);
-    const query = new URLSearchParams({
-      weights: 'reference/tiny/model.pth',
-      config: 'reference/tiny/config.json',
-      image: `reference/tiny/${name}/image.png`,
-      classesUrl: `reference/tiny/${name}/classes.json`,
-      resolution: String(golden.resolution),
-      pooling: String(golden.pooling),
-      backend: device,
-      autorun: '1',
-    });
-    const { page, errors } = await openPage(query.toString());
-    try {
-      const state = done(await finished(page));
-      expect(state.device).toBe(device);
-      expect(state.backend).toBe('ort-web');
-      expect([state.width, state.height]).toEqual([golden.width, golden.height]);
-      expect(state.classes).toEqual(golden.classes);
-      const cmp = compareLabels(golden.tensors.labels!, golden.tensors.labels_margin!, state.labels);
+  /** One page per device: the second case reuses the loaded model and its compiled sessions. */
+  let shared: { page: Page; errors: string[] } | undefined;
+  afterAll(async () => {
+    await shared?.page.close();
+  });
+
+  it.each(CASES)(
+    'segments tiny/%s like the reference (full path and CER)',
+    async (name) => {
+      const golden = await readGoldenCase(name);
+      const setup = {
+        image: `reference/tiny/${name}/image.png`,
+        resolution: String(golden.resolution),
+        pooling: String(golden.pooling),
+      };
+      let state: SedsegState;
+      if (!shared) {
+        const query = new URLSearchParams({
+          weights: 'reference/tiny/model.pth',
+          config: 'reference/tiny/config.json',
+          classesUrl: `reference/tiny/${name}/classes.json`,
+          ...setup,
+          backend: device,
+          autorun: '1',
+        });
+        shared = await openPage(query.toString());
+        state = await finished(shared.page, LIMIT[device]);
+      } else {
+        // the same page, another image, class list, resolution and pooling
+        const { page } = shared;
+        await page.fill('#image-url', setup.image);
+        await page.fill('#classes', golden.classes.map((c) => c.split(', ').join('|')).join(', '));
+        await page.fill('#resolution', setup.resolution);
+        await page.selectOption('#pooling', setup.pooling);
+        await page.fill('#topk', '0');
+        state = await rerun(page, LIMIT[device]);
+      }
+      const { page, errors } = shared;
+      const full = done(state);
+      expect(full.device).toBe(device);
+      expect(full.backend).toBe('ort-web');
+      expect([full.width, full.height]).toEqual([golden.width, golden.height]);
+      expect(full.classes).toEqual(golden.classes);
+      const cmp = compareLabels(golden.tensors.labels!, golden.tensors.labels_margin!, full.labels);
       expect(cmp.differingConfident, `${cmp.differing} labels differ, ${cmp.differingConfident} where the golden margin is ≥ 1e-4`).toBe(0);
-      times[`${device} ${name}`] = { ...state.timings };
+      times[`${device} ${name}`] = { ...full.timings };
 
       // the overlay is drawn: several colours, and the legend lists the classes present
       expect(await overlayColours(page)).toBeGreaterThan(1);
@@ -128,24 +155,25 @@ describe.each(DEVICES)('the page on %s', (device) => {
         writeFileSync(file, shot);
       }
 
-      for (const k of golden.topk) {
+      // CER: every top-k of the case on wasm; on WebGPU the smallest (each new top-k compiles new sessions)
+      const topks = device === 'webgpu' ? [Math.min(...golden.topk)] : golden.topk;
+      for (const k of topks) {
         await page.fill('#topk', String(k));
-        const cer = done(await rerun(page));
+        const cer = done(await rerun(page, LIMIT[device]));
         expect(cer.topK).toBe(k);
         const diff = compareLabels(golden.tensors[`cer_top${k}_labels`]!, golden.tensors.labels_margin!, cer.labels);
         expect(diff.differing / diff.total, `CER top-${k}: ${diff.differing} of ${diff.total} labels differ`).toBeLessThanOrEqual(CER_LABEL_TOLERANCE);
         times[`${device} ${name} top-${k}`] = { ...cer.timings };
       }
       expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+    LIMIT[device],
+  );
 
-  it('passes core’s conformance kit in the browser (operators and tiny/case-01)', async () => {
+  it('passes core’s conformance kit in the browser (operators and tiny/case-01)', { timeout: LIMIT[device] }, async () => {
     const { page } = await openPage(`conformance=1&backend=${device}&cases=case-01`);
     try {
-      const state = await finished(page, 170_000);
+      const state = await finished(page, LIMIT[device] - 10_000);
       if (state.status === 'error') throw new Error(`conformance did not run: ${state.message}`);
       if (!('conformance' in state)) throw new Error('no conformance report');
       const failures = (state.conformance.results as { ok: boolean; name: string; message?: string }[]).filter((r) => !r.ok);
