@@ -6,7 +6,7 @@
  * (checked before a stage runs, and sizing the decoder's class chunks), wasm threads.
  */
 import * as ortWeb from 'onnxruntime-web';
-import { SedsegError, type Shape, type Stage } from '@sedseg/core';
+import { defaultComposites, SedsegError, type Shape, type Stage } from '@sedseg/core';
 import { DYNAMIC_SIZES, OnnxSessionOps, type DynamicSizeName, type LazyTensor, type OnnxRuntime, type TracedStage } from '@sedseg/onnx';
 import { bytesText, classChunkFor, probeWebGpu, tensorLimit, type GpuLike, type GpuLimits } from './gpu-limits.js';
 
@@ -89,6 +89,22 @@ export class WebOps extends OnnxSessionOps<ortWeb.InferenceSession.SessionOption
     if (options.limits !== undefined) this.limits = options.limits;
     // wasm: small chunks run fastest on CPUs (as with onnxruntime-node on CPU); WebGPU: by the limits.
     this.preferredClassChunk = device === 'webgpu' ? classChunkFor(options.limits ?? { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27 }) : 2;
+  }
+
+  /**
+   * On WebGPU, LayerNorm is built from reductions (core's two-pass default) instead of ONNX
+   * LayerNormalization: the WebGPU kernel's one-pass variance loses digits for values far from
+   * zero (the conformance kit's "values near 100" case was off by 4e-3).
+   */
+  override layerNorm(x: LazyTensor, w: LazyTensor, b: LazyTensor, eps: number): LazyTensor {
+    return this.device === 'webgpu' ? defaultComposites(this).layerNorm(x, w, b, eps) : super.layerNorm(x, w, b, eps);
+  }
+
+  /** The WebGPU MatMul kernel refuses 1-D operands: a vector goes through as a [1, in] matrix. */
+  override linear(x: LazyTensor, w: LazyTensor, b?: LazyTensor): LazyTensor {
+    if (this.device !== 'webgpu' || x.shape.length !== 1) return super.linear(x, w, b);
+    const y = super.linear(this.reshape(x, [1, x.shape[0]!]), w, b);
+    return this.reshape(y, [y.shape[1]!]);
   }
 
   /**
