@@ -1,12 +1,12 @@
 /**
  * `?conformance=1&backend=webgpu|wasm`: core's conformance kit (operator checks, then the tiny
- * model's golden cases) on the browser backend, against the reference data set served under
+ * model's golden cases; `&topk=1,8` restricts the CER top-k checked) on the browser backend, against the reference data set served under
  * `reference/` (or `&reference=<url>`). Sets `window.__sedseg = { status: 'done', conformance }`.
  */
 import { fetchReference, runConformance } from '@sedseg/core/conformance';
 import { type DeviceChoice, makeOps } from './backend.js';
 
-export async function runConformancePage(device: DeviceChoice, referenceUrl: string, cases: string[]): Promise<void> {
+export async function runConformancePage(device: DeviceChoice, referenceUrl: string, cases: string[], topK?: number[]): Promise<void> {
   const box = document.getElementById('conformance')!;
   const status = document.getElementById('status-text')!;
   box.hidden = false;
@@ -21,6 +21,7 @@ export async function runConformancePage(device: DeviceChoice, referenceUrl: str
       create: () => makeOps(device),
       reference: fetchReference(new URL(referenceUrl, document.baseURI)),
       cases,
+      ...(topK ? { topK } : {}),
       onResult(r) {
         const row = table.insertRow();
         row.className = r.ok ? '' : 'fail';

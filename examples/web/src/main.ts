@@ -401,7 +401,12 @@ async function fromQuery(): Promise<void> {
   }
   if (q.get('conformance') === '1') {
     const { runConformancePage } = await import('./conformance.js');
-    await runConformancePage(backendSelect.value as DeviceChoice, q.get('reference') ?? 'reference/', q.get('cases')?.split(',') ?? ['case-01']);
+    await runConformancePage(
+      backendSelect.value as DeviceChoice,
+      q.get('reference') ?? 'reference/',
+      q.get('cases')?.split(',') ?? ['case-01'],
+      q.get('topk')?.split(',').map(Number),
+    );
     return;
   }
   weightsUrl.value = q.get('weights') ?? '';
