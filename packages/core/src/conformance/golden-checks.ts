@@ -65,6 +65,8 @@ export interface GoldenCheckOptions {
   reference: ReferenceFiles;
   /** Case folders under `tiny/` to run (default: case-01, case-02, … up to the first one missing). */
   cases?: readonly string[];
+  /** CER top-k values to check (default: every top-k the case has); an empty list checks none. */
+  topK?: readonly number[];
   onResult?(result: ConformanceResult): void;
 }
 
@@ -177,7 +179,7 @@ async function runCase(model: SedModel<unknown>, reference: ReferenceFiles, name
     });
     emit(labels);
     if (!meta || !classes || !store || !image) return;
-    for (const k of meta.topk ?? []) {
+    for (const k of (meta.topk ?? []).filter((v) => options.topK === undefined || options.topK.includes(v))) {
       let seg: Segmentation | undefined;
       const kept = await timed('golden', `${name} CER top-${k} kept classes`, async () => {
         seg = await model.segment(image!, { classes: classes!, resolution: meta!.resolution, pooling, topK: k });

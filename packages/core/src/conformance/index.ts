@@ -29,6 +29,8 @@ export interface ConformanceOptions {
   reference?: ReferenceFiles;
   /** Golden cases to run (`case-01`, …; default: all the reference has). */
   cases?: readonly string[];
+  /** CER top-k values of the golden cases to check (default: every top-k each case has). */
+  topK?: readonly number[];
   /** Called with each result as soon as it is known. */
   onResult?(result: ConformanceResult): void;
   /** Runs only the operator checks whose name passes. */
@@ -45,6 +47,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const golden = await runGoldenChecks(options.create, {
     reference: options.reference,
     ...(options.cases ? { cases: options.cases } : {}),
+    ...(options.topK ? { topK: options.topK } : {}),
     ...(options.onResult ? { onResult: options.onResult } : {}),
   });
   return report([...operators.results, ...golden.results]);
