@@ -142,14 +142,20 @@ export async function runGoldenChecks(create: BackendFactory, options: GoldenChe
   try {
     const names = options.cases ?? (await discoverCases(reference));
     if (names.length === 0) emit({ group: 'golden', name: 'golden cases', ok: false, message: 'no case found (expected tiny/case-01/case.json)', ms: 0 });
-    for (const name of names) await runCase(model, reference, name, emit);
+    for (const name of names) await runCase(model, reference, name, emit, options.topK);
   } finally {
     model.dispose();
   }
   return report(results);
 }
 
-async function runCase(model: SedModel<unknown>, reference: ReferenceFiles, name: string, emit: (r: ConformanceResult) => ConformanceResult): Promise<void> {
+async function runCase(
+  model: SedModel<unknown>,
+  reference: ReferenceFiles,
+  name: string,
+  emit: (r: ConformanceResult) => ConformanceResult,
+  topK: readonly number[] | undefined,
+): Promise<void> {
   let meta: CaseMeta | undefined;
   let classes: string[] | undefined;
   let store: SafetensorsStore | undefined;
@@ -179,7 +185,7 @@ async function runCase(model: SedModel<unknown>, reference: ReferenceFiles, name
     });
     emit(labels);
     if (!meta || !classes || !store || !image) return;
-    for (const k of (meta.topk ?? []).filter((v) => options.topK === undefined || options.topK.includes(v))) {
+    for (const k of (meta.topk ?? []).filter((v) => topK === undefined || topK.includes(v))) {
       let seg: Segmentation | undefined;
       const kept = await timed('golden', `${name} CER top-${k} kept classes`, async () => {
         seg = await model.segment(image!, { classes: classes!, resolution: meta!.resolution, pooling, topK: k });
