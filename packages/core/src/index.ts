@@ -168,6 +168,7 @@ export {
   type SedPhase,
   type TraceFn,
 } from './model/sed-model.js';
+export { parseClassList, formatClassList } from './prompts/class-list-text.js';
 export { layerNorm2d, type NormWeights } from './model/blocks/layer-norm-2d.js';
 export { convNextBlock, type ConvNextBlockWeights } from './model/blocks/convnext-block.js';
 export { causalMask } from './model/encoders/text-encoder.js';
