@@ -1,6 +1,7 @@
 /**
  * `?conformance=1&backend=webgpu|wasm`: core's conformance kit (operator checks, then the tiny
- * model's golden cases; `&topk=1,8` restricts the CER top-k checked) on the browser backend, against the reference data set served under
+ * model's golden cases: `&cases=case-01,case-04`, default case-01, empty = operators only;
+ * `&topk=1,8` restricts the CER top-k checked) on the browser backend, against the reference data set served under
  * `reference/` (or `&reference=<url>`). Sets `window.__sedseg = { status: 'done', conformance }`.
  */
 import { fetchReference, runConformance } from '@sedseg/core/conformance';
@@ -19,8 +20,8 @@ export async function runConformancePage(device: DeviceChoice, referenceUrl: str
     box.replaceChildren(table);
     const report = await runConformance({
       create: () => makeOps(device),
-      reference: fetchReference(new URL(referenceUrl, document.baseURI)),
-      cases,
+      // no case named: the operator checks alone
+      ...(cases.length > 0 ? { reference: fetchReference(new URL(referenceUrl, document.baseURI)), cases } : {}),
       ...(topK ? { topK } : {}),
       onResult(r) {
         const row = table.insertRow();

@@ -404,7 +404,7 @@ async function fromQuery(): Promise<void> {
     await runConformancePage(
       backendSelect.value as DeviceChoice,
       q.get('reference') ?? 'reference/',
-      q.get('cases')?.split(',') ?? ['case-01'],
+      q.get('cases')?.split(',').filter(Boolean) ?? ['case-01'],
       q.get('topk')?.split(',').map(Number),
     );
     return;
