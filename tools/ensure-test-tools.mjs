@@ -37,7 +37,9 @@ if (isRoot && onPath('apt-get') && debianLike) {
       : update;
   const still = missing.filter((pkg) => !TOOLS[pkg][0]());
   if (install.status !== 0 || still.length > 0) {
-    console.log(`ensure-test-tools: apt-get could not install ${still.join(', ') || missing.join(', ')} (exit ${install.status}); the tests that need them will fail until they are installed.`);
+    console.log(
+      `ensure-test-tools: apt-get could not install ${still.join(', ') || missing.join(', ')} (exit ${install.status}); the tests that need them will fail until they are installed.`,
+    );
   }
 } else {
   console.log(
