@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   clampBackground,
@@ -322,6 +322,7 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     limit: limit ?? null,
   };
   const state = stateDir === undefined ? undefined : await EvalState.open(stateDir, settings, shard);
+  if (out !== undefined) await mkdir(dirname(resolve(out)), { recursive: true }); // checked above: the result can be written at the end
   const expected = new Map(plan.map(({ pair, index }) => [index, { image: basename(pair.image), label: basename(pair.label) }]));
   const done = state === undefined ? new Map<number, EvalImageRecord>() : await state.load(expected);
   const todo = plan.filter(({ index }) => !done.has(index));
