@@ -39,7 +39,7 @@ describe.each(['ade150-mini', 'pc459-mini'] as const)('test-time resize of %s', 
 });
 
 interface Result {
-  metrics: Record<string, number>;
+  metrics: { mIoU: number; mIoU_v06: number } & Record<string, number>;
   confusion: [number, number, number][];
   iou: (number | null)[];
   acc: (number | null)[];
