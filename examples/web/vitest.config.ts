@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// The browser tests drive real Chromium (tools/ensure-chromium.mjs installs it): generous timeouts.
+// The browser tests drive real Chromium (tools/ensure-test-tools.mjs installs it): generous timeouts.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

@@ -1,7 +1,7 @@
 /**
  * The page in real Chromium (headless, WebGPU on SwiftShader, and wasm): golden labels of the tiny
  * model, the overlay, core's conformance kit in the browser, and bad inputs. Needs `npm run build`
- * (examples/web/dist) and /usr/bin/chromium (tools/ensure-chromium.mjs).
+ * (examples/web/dist) and /usr/bin/chromium (tools/ensure-test-tools.mjs).
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,7 @@ const times: Record<string, Record<string, number>> = {};
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `Chromium is missing: ${CHROMIUM} does not exist. Install it (node tools/ensure-chromium.mjs, or apt-get install chromium); the browser tests cannot run without it.`,
+      `Chromium is missing: ${CHROMIUM} does not exist. Install it (node tools/ensure-test-tools.mjs, or apt-get install chromium); the browser tests cannot run without it.`,
     );
   }
   if (!existsSync(join(DIST_DIR, 'index.html'))) throw new Error(`${DIST_DIR} has no index.html: run \`npm run build\` first`);

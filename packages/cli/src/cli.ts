@@ -4,6 +4,7 @@ import type { Command, CommandIO } from './command.js';
 import { backendsCommand } from './commands/backends.js';
 import { convertCommand } from './commands/convert.js';
 import { dumpCommand } from './commands/dump.js';
+import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { segmentCommand } from './commands/segment.js';
@@ -14,6 +15,7 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   segment: { run: segmentCommand, summary: 'segment images for any list of class names' },
+  eval: { run: evalCommand, summary: "evaluate on a benchmark (ADE, PASCAL Context, VOC) with the authors' protocol; merge shards" },
   convert: { run: convertCommand, summary: 'convert a .pth checkpoint to safetensors (fp32, fp16 or bf16)' },
   export: { run: exportCommand, summary: 'write the model as ONNX stage graphs (+ manifest) for onnxruntime-node/-web' },
   info: { run: infoCommand, summary: 'show the architecture, parameters and keys of a checkpoint' },

@@ -174,3 +174,11 @@ export { convNextBlock, type ConvNextBlockWeights } from './model/blocks/convnex
 export { causalMask } from './model/encoders/text-encoder.js';
 export { fnv1a64Hex } from './hash/fnv1a64.js';
 export { classEmbeddingKey, tokenizerFingerprint, EMBEDDING_VERSION, type ClassEmbeddingKeyParts } from './model/classes/class-embedding-key.js';
+
+// evaluation (the paper's benchmarks with the authors' protocol)
+export { pilResizeBilinear, pilBilinearTaps } from './eval/pil-resize.js';
+export { resizeShortestEdgeSize, TEST_MIN_SIZE, TEST_MAX_SIZE, type ImageSize } from './eval/test-resize.js';
+export { evalInput, semSegPostprocessLabels, type EvalInput } from './eval/sem-seg-postprocess.js';
+export { ConfusionMatrix, clampBackground, type ConfusionEntry, type LabelArray, type AddLabelsOptions } from './eval/confusion-matrix.js';
+export { semSegMetrics, type SemSegMetrics } from './eval/sem-seg-metrics.js';
+export { EVAL_DATASETS, EVAL_DATASET_NAMES, evalDataset, type EvalDataset, type EvalDatasetName } from './eval/datasets.js';

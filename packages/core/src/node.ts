@@ -30,3 +30,5 @@ export {
 } from './node/download-file.js';
 export { verifyCheckpointFile } from './node/verify-checkpoint-file.js';
 export { referenceDirectory } from './node/reference-directory.js';
+export { readLabelFile, decodePngLabels, decodeTiffLabels, type LabelMap } from './node/label-file.js';
+export { listEvalPairs, type EvalPair, type EvalPairs } from './node/eval-pairs.js';

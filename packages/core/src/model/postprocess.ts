@@ -67,10 +67,15 @@ function classMapsToProbabilities(maps: ClassMaps, height: number, width: number
   return { dtype: 'float32', shape: [classes, height, width], data: resizeBilinearPlanes(data, classes, ch, cw, height, width, false) };
 }
 
-/** Labels [H×W] of class maps: per pixel, argmax over classes of the resized (sigmoid) maps. */
-function classMapsToLabels(maps: ClassMaps, height: number, width: number, sigmoid: boolean): Int32Array {
+/**
+ * Labels [H×W] of class maps: per pixel, argmax over classes of the resized (sigmoid) maps. The
+ * maps are cropped to [:cropHeight, :cropWidth] first (default: the output size; the evaluation
+ * crops to the model input image's size and resizes to the original image's).
+ */
+function classMapsToLabels(maps: ClassMaps, height: number, width: number, sigmoid: boolean, cropHeight = height, cropWidth = width): Int32Array {
   checkImageSize(height, width);
-  const { data: src, classes, ch, cw } = croppedPlanes(maps, height, width, sigmoid);
+  checkImageSize(cropHeight, cropWidth);
+  const { data: src, classes, ch, cw } = croppedPlanes(maps, cropHeight, cropWidth, sigmoid);
   const ty = bilinearTaps(ch, height, false);
   const tx = bilinearTaps(cw, width, false);
   const plane = ch * cw;
@@ -120,6 +125,22 @@ export function cerOutputToProbabilities(output: ClassMaps, height: number, widt
 /** CER: output probabilities [1, T, R/4, R/4] → labels H×W (int32), no second sigmoid. */
 export function cerOutputToLabels(output: ClassMaps, height: number, width: number): Int32Array {
   return classMapsToLabels(output, height, width, false);
+}
+
+/**
+ * detectron2 `sem_seg_postprocess` followed by the argmax, as the evaluation runs it: the maps
+ * ([1, T, R/4, R/4] or [T, R/4, R/4]) cropped to `[:, :crop.height, :crop.width]` (the size of
+ * the image the model was given, in the maps' own coordinates: a no-op unless a side is below
+ * R/4), sigmoid when `sigmoid` (full-path logits; the CER output is already probabilities),
+ * bilinear (align_corners = false) to `height`×`width`, argmax (first index on ties).
+ */
+export function semSegPostprocessLabels(
+  maps: ClassMaps,
+  crop: { height: number; width: number },
+  size: { height: number; width: number },
+  sigmoid: boolean,
+): Int32Array {
+  return classMapsToLabels(maps, size.height, size.width, sigmoid, crop.height, crop.width);
 }
 
 /** Argmax over classes of already resized probabilities [T, H, W] (first index on ties). */

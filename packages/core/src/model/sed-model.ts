@@ -80,6 +80,13 @@ export interface SegmentOptions {
   pooling?: number;
   /** Also return the per-class probability maps at image size (T×H×W floats: large). */
   probabilities?: boolean;
+  /**
+   * Labels at this size instead of the image's (the evaluation protocol: the model is given the
+   * test-time resized image, and its maps, cropped to that image's size at R/4 as detectron2
+   * `sem_seg_postprocess` does, are resized to the original image's size). `width`/`height` of
+   * the result are this size.
+   */
+  outputSize?: { height: number; width: number };
   /** Classes per decoder chunk (default: the backend's preference, else 16): bounds memory; results do not depend on it. */
   classChunk?: number;
   trace?: TraceFn;
@@ -322,6 +329,10 @@ export class SedModel<T = unknown> {
     if (options.topK !== undefined && (!Number.isInteger(options.topK) || options.topK < 1)) {
       throw new SedsegError('E_ARGUMENT', `topK must be a positive integer, got ${options.topK}`);
     }
+    const out = options.outputSize;
+    if (out !== undefined && (!Number.isInteger(out.height) || !Number.isInteger(out.width) || out.height < 1 || out.width < 1)) {
+      throw new SedsegError('E_ARGUMENT', `outputSize must be positive integers, got ${out.height}×${out.width}`);
+    }
     const progress = options.onProgress ?? this.onProgress;
     return segmentImage(
       this,
@@ -333,6 +344,7 @@ export class SedModel<T = unknown> {
         ...(options.topK !== undefined ? { topK: options.topK } : {}),
         ...(options.classChunk !== undefined ? { classChunk: options.classChunk } : {}),
         ...(options.probabilities !== undefined ? { probabilities: options.probabilities } : {}),
+        ...(options.outputSize !== undefined ? { outputSize: options.outputSize } : {}),
         ...(options.trace ? { trace: options.trace } : {}),
         ...(progress ? { progress } : {}),
       },

@@ -29,6 +29,8 @@ export interface SegmentRequest {
   topK?: number;
   classChunk?: number;
   probabilities?: boolean;
+  /** Labels at this size (crop to the image's size at R/4 first): see `SegmentOptions.outputSize`. */
+  outputSize?: { height: number; width: number };
   trace?: TraceFn;
   progress?: (progress: SedProgress) => void;
 }
@@ -71,8 +73,9 @@ export async function segmentImage<T>(model: SedModel<T>, image: RgbImage, reque
   const tDecoder = now();
 
   // Upsample the class maps to the image and take each pixel's best class.
-  const { width, height } = image;
-  const { labels, probabilities } = classMapsAtImageSize(decoded, height, width, Boolean(request.probabilities));
+  const { width, height } = request.outputSize ?? image;
+  const crop = { height: image.height, width: image.width };
+  const { labels, probabilities } = classMapsAtImageSize(decoded, height, width, Boolean(request.probabilities), crop);
   const areas = labelAreas(labels, classes.length);
   const end = now();
 

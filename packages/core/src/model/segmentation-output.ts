@@ -5,7 +5,8 @@
  */
 import type { HostTensor } from '../tensor/host-tensor.js';
 import type { DecoderResult } from './decoder-run/decoder-result.js';
-import { cerOutputToLabels, cerOutputToProbabilities, logitsToLabels, logitsToProbabilities } from './postprocess.js';
+import { SedsegError } from '../errors.js';
+import { cerOutputToProbabilities, logitsToProbabilities, semSegPostprocessLabels } from './postprocess.js';
 
 /** Labels (and, when asked, probabilities) at image size from either decoder path. */
 export function classMapsAtImageSize(
@@ -13,12 +14,16 @@ export function classMapsAtImageSize(
   height: number,
   width: number,
   withProbabilities: boolean,
+  crop: { height: number; width: number } = { height, width },
 ): { labels: Int32Array; probabilities?: HostTensor<'float32'> } {
   // the CER output is already probabilities; the full path gives logits
   const cer = decoded.output !== undefined;
   const maps = cer ? decoded.output! : decoded.logits!;
-  const labels = cer ? cerOutputToLabels(maps, height, width) : logitsToLabels(maps, height, width);
+  const labels = semSegPostprocessLabels(maps, crop, { height, width }, !cer);
   if (!withProbabilities) return { labels };
+  if (crop.height !== height || crop.width !== width) {
+    throw new SedsegError('E_ARGUMENT', 'probabilities are only given at the image size (outputSize is for labels)');
+  }
   return { labels, probabilities: cer ? cerOutputToProbabilities(maps, height, width) : logitsToProbabilities(maps, height, width) };
 }
 
