@@ -7,6 +7,7 @@ export { OPSET } from './opset.js';
 // Running: traced graphs compiled into sessions of a runtime given structurally.
 export { OnnxSessionOps, type OnnxSessionOpsOptions } from './session-ops.js';
 export type { OnnxRuntime, OnnxRuntimeSession, OnnxRuntimeTensor } from './runtime.js';
+export { PrebuiltStages, baseStageName, type PrebuiltGraphReader } from './prebuilt-stages.js';
 // The ONNX protobuf writer.
 export {
   serializeOnnxModel,

@@ -14,6 +14,7 @@ import { LazyTensor } from './graph/lazy-tensor.js';
 import { serializeOnnxModel } from './onnx/onnx-model.js';
 import { OPSET } from './opset.js';
 import type { OnnxRuntime, OnnxRuntimeSession, OnnxRuntimeTensor } from './runtime.js';
+import type { PrebuiltStages } from './prebuilt-stages.js';
 import { SessionCache } from './session-cache.js';
 import { TracingOps } from './tracing-ops.js';
 
@@ -26,6 +27,8 @@ export interface OnnxSessionOpsOptions<SessionOptions = unknown> {
   sessionOptions?: SessionOptions;
   /** Compiled stage sessions kept (default 24). */
   maxSessions?: number;
+  /** Graphs built ahead of time (a `sedseg export` folder): the stages they cover are not traced. */
+  prebuilt?: PrebuiltStages;
 }
 
 export class OnnxSessionOps<SessionOptions = unknown> extends TracingOps {
@@ -33,6 +36,8 @@ export class OnnxSessionOps<SessionOptions = unknown> extends TracingOps {
   private readonly sessionOptions: SessionOptions | undefined;
   private readonly sessions: SessionCache;
   private readonly eagerSessions: SessionCache;
+  /** Graphs built ahead of time, used instead of tracing the stages they cover. */
+  prebuilt: PrebuiltStages | undefined;
 
   constructor(options: OnnxSessionOpsOptions<SessionOptions>) {
     super(options.name ?? 'onnx');
@@ -42,6 +47,7 @@ export class OnnxSessionOps<SessionOptions = unknown> extends TracingOps {
     // Graphs compiled for reads outside stages (the text encoder's batches) rarely repeat and may
     // embed large weights: keep only a few.
     this.eagerSessions = new SessionCache(2);
+    this.prebuilt = options.prebuilt;
   }
 
   /** Compiles a serialized graph. Override to choose options per session or to fall back. */
@@ -112,10 +118,18 @@ export class OnnxSessionOps<SessionOptions = unknown> extends TracingOps {
       }
     }
     const shapes = Object.fromEntries(stage.inputs.map((i) => [i.name, inputs[i.name]!.shape]));
-    const traced = this.traceStage(stage, shapes);
-    const session = await this.session(traced);
     const feeds: Record<string, OnnxRuntimeTensor> = {};
-    for (const f of traced.feeds) feeds[f.name] = this.tensor(inputs[f.name]!);
+    let session: OnnxRuntimeSession;
+    const prebuilt = this.prebuilt?.find(stage.name, shapes, stage.outputs);
+    if (prebuilt !== undefined) {
+      const read = this.prebuilt!.read;
+      session = await this.sessions.get(`prebuilt:${prebuilt.file}`, async () => this.createSession(await read(prebuilt.file)));
+      for (const i of prebuilt.inputs) feeds[i.name] = this.tensor(inputs[i.name]!);
+    } else {
+      const traced = this.traceStage(stage, shapes);
+      session = await this.session(traced);
+      for (const f of traced.feeds) feeds[f.name] = this.tensor(inputs[f.name]!);
+    }
     const result = await session.run(feeds, [...stage.outputs]);
     const out: Record<string, LazyTensor> = {};
     for (const name of stage.outputs) {
