@@ -27,6 +27,11 @@ export interface ClassEmbeddingOptions {
   weightsDigest?: string;
   /** Sequences per text-encoder call (default 512). */
   chunkSize?: number;
+  /**
+   * Encodes token rows (count × context length) into text features (count × D) instead of the
+   * model's text encoder on `ops` (e.g. a text-encoder graph of a `sedseg export` folder).
+   */
+  encodeTokens?: (tokens: Int32Array, count: number, onProgress?: (done: number, total: number) => void) => Promise<Float32Array>;
 }
 
 /**
@@ -92,10 +97,15 @@ export async function classEmbeddingsCounted<T>(
     for (const p of prompts) for (const text of p.texts) if (!textIndex.has(text)) textIndex.set(text, textIndex.size);
     const texts = [...textIndex.keys()];
     const tokens = tokenizer.tokenize(texts, arch.context_length);
-    const features = await encodeTexts(ops, params, arch, tokens, texts.length, {
-      ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
-      ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
-    });
+    const features = opts.encodeTokens
+      ? await opts.encodeTokens(tokens, texts.length, opts.onProgress)
+      : await encodeTexts(ops, params, arch, tokens, texts.length, {
+          ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
+          ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
+        });
+    if (features.length !== texts.length * D) {
+      throw new SedsegError('E_ARGUMENT', `class embeddings: expected ${texts.length}×${D} text features, got ${features.length} values`);
+    }
     const computed = new Map<string, Float32Array>();
     for (const p of prompts) {
       const S = p.synonyms.length;
