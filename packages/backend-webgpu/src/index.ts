@@ -5,5 +5,7 @@ export { probeWebGpu, classChunkFor, type GpuLimits, type GpuLike, type GpuAdapt
 export { fetchWeights, DEFAULT_WEIGHTS_CACHE, type FetchWeightsOptions } from './fetch-weights.js';
 export { loadWebModel, type LoadWebModelOptions, type WebLoadProgress, type WebModelSource } from './load-web-model.js';
 export { indexedDbClassEmbeddings } from './indexeddb-class-embeddings.js';
+// SED from a `sedseg export` folder: the exported graphs run as written, no weights traced.
+export { ExportedSedModel, loadExportedModel, type ExportFolder, type LoadExportedModelOptions } from './exported-model.js';
 // Registered with core's backend registry on import.
 export { webBackend } from './web-backend.js';

@@ -70,7 +70,10 @@ async function sourceOf<T>(source: WebModelSource, options: LoadWebModelOptions<
   throw new SedsegError('E_ARGUMENT', 'loadWebModel: the weights must be a URL, a Blob or File, a Uint8Array or an ArrayBuffer');
 }
 
-async function tokenizerOf<T>(options: LoadWebModelOptions<T>): Promise<TextTokenizer> {
+/** The tokenizer given, or the one built from the BPE vocabulary at `vocabularyUrl` (kept in the Cache API). */
+export async function tokenizerOf(
+  options: Pick<LoadWebModelOptions<unknown>, 'tokenizer' | 'vocabularyUrl' | 'cacheName' | 'signal' | 'onProgress'>,
+): Promise<TextTokenizer> {
   if (options.tokenizer) return options.tokenizer;
   if (options.vocabularyUrl === undefined) {
     throw new SedsegError(
