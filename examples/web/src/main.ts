@@ -152,7 +152,7 @@ interface Request {
 function readForm(): Request {
   const file = weightsFile.files?.[0];
   const url = weightsUrl.value.trim();
-  if (!file && !url) throw new Error('No model: give a weights URL or choose a weights file (.pth or .safetensors).');
+  if (!file && !url) throw new Error('No model: give a weights URL (or a sedseg export folder URL) or choose a weights file (.pth or .safetensors).');
   const image: Blob | string | undefined = chosenImage ?? (imageUrl.value.trim() || undefined);
   if (image === undefined) throw new Error('No image: drop or choose an image, or give an image URL.');
   let classes: string[];
@@ -219,7 +219,7 @@ async function ensureModel(req: Request): Promise<LoadedModel> {
   const key = `${req.weightsKey}\n${req.configUrl}\n${req.device}`;
   if (loaded?.key === key) return loaded.model;
   if (loaded) {
-    loaded.model.model.dispose();
+    void loaded.model.model.dispose();
     loaded = undefined;
   }
   let config: unknown;

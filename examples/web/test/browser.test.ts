@@ -3,6 +3,7 @@
  * model, the overlay, core's conformance kit in the browser, and bad inputs. Needs `npm run build`
  * (examples/web/dist) and /usr/bin/chromium (tools/ensure-test-tools.mjs).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SedsegState } from '../src/main.js';
 import { readGoldenCase } from './helpers/golden.js';
-import { DIST_DIR, type StaticServer, startServer, WEB_DIR } from './helpers/server.js';
+import { DIST_DIR, REFERENCE_DIR, type StaticServer, startServer, WEB_DIR } from './helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
@@ -48,7 +49,25 @@ beforeAll(async () => {
     );
   }
   if (!existsSync(join(DIST_DIR, 'index.html'))) throw new Error(`${DIST_DIR} has no index.html: run \`npm run build\` first`);
-  server = await startServer();
+  // The tiny model as `sedseg export` writes it (R=320), served under /export/.
+  const exportDir = mkdtempSync(join(tmpdir(), 'sedseg-export-'));
+  const exported = spawnSync(
+    process.execPath,
+    [
+      join(WEB_DIR, '../../packages/cli/bin/sedseg.js'),
+      'export',
+      '--weights',
+      join(REFERENCE_DIR, 'tiny/model.pth'),
+      '--resolution',
+      '320',
+      '--out',
+      exportDir,
+      '--overwrite',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (exported.status !== 0) throw new Error(`sedseg export failed: ${exported.stderr}`);
+  server = await startServer({ '/export/': exportDir });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
 });
 
@@ -192,6 +211,40 @@ describe.each(DEVICES)('the page on %s', (device) => {
       expect(state.conformance.failed).toBe(0);
       expect(state.conformance.passed).toBeGreaterThan(10);
       if (kitCases) expect(state.conformance.results.some((r) => (r as { group: string }).group === 'golden')).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('a sedseg export folder', () => {
+  it('segments tiny/case-04 from the exported graphs alone (wasm)', async () => {
+    const golden = await readGoldenCase('case-04');
+    const firstRequest = server.requests.length;
+    const { page, errors } = await openPage(
+      new URLSearchParams({
+        weights: 'export/',
+        classesUrl: 'reference/tiny/case-04/classes.json',
+        image: 'reference/tiny/case-04/image.png',
+        resolution: '320',
+        pooling: '1',
+        backend: 'wasm',
+        autorun: '1',
+      }).toString(),
+    );
+    try {
+      const state = done(await finished(page));
+      const cmp = compareLabels(golden.tensors.labels!, golden.tensors.labels_margin!, state.labels);
+      expect(cmp.differingConfident, `${cmp.differing} labels differ, ${cmp.differingConfident} where the golden margin is ≥ 1e-4`).toBe(0);
+      const requests = server.requests.slice(firstRequest);
+      expect(requests).toContain('/export/r320/decoderLayer2.onnx');
+      expect(requests.some((r) => r.endsWith('model.pth'))).toBe(false);
+      // another resolution than the folder holds: said in plain words
+      await page.fill('#resolution', '384');
+      const other = await rerun(page);
+      if (other.status !== 'error') throw new Error(`expected an error, got ${other.status}`);
+      expect(other.message).toMatch(/resolutions 320, not 384/);
+      expect(errors).toEqual([]);
     } finally {
       await page.close();
     }

@@ -31,20 +31,22 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-function fileFor(urlPath: string): string | undefined {
+function fileFor(urlPath: string, mounts: Readonly<Record<string, string>>): string | undefined {
   const path = decodeURIComponent(urlPath);
-  const [root, rest] = path.startsWith('/reference/') ? [REFERENCE_DIR, path.slice('/reference/'.length)] : [DIST_DIR, path.slice(1) || 'index.html'];
+  const mounted = Object.entries({ ...mounts, '/reference/': REFERENCE_DIR }).find(([prefix]) => path.startsWith(prefix));
+  const [root, rest] = mounted ? [mounted[1], path.slice(mounted[0].length)] : [DIST_DIR, path.slice(1) || 'index.html'];
   const file = normalize(join(root, rest));
   if (file !== root && !file.startsWith(root + sep)) return undefined;
   return existsSync(file) && statSync(file).isFile() ? file : undefined;
 }
 
-export async function startServer(): Promise<StaticServer> {
+/** `mounts`: more folders served, by URL prefix (e.g. `{ '/export/': dir }`). */
+export async function startServer(mounts: Readonly<Record<string, string>> = {}): Promise<StaticServer> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     requests.push(path);
-    const file = fileFor(path);
+    const file = fileFor(path, mounts);
     if (!file) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
