@@ -1,6 +1,10 @@
 /**
  * Downloads a file (weights, the tokenizer vocabulary) with progress, kept in the Cache API so
  * a reload reads it from there. Without `caches` (Node, insecure origins) it just downloads.
+ *
+ * A cached copy is checked against the server before use (a HEAD request: ETag, Last-Modified,
+ * Content-Length), so a file replaced at the same URL is downloaded again; when the server
+ * cannot be reached (offline) the cached copy is used as it is.
  */
 import { SedsegError } from '@sedseg/core';
 
@@ -12,6 +16,38 @@ export interface FetchWeightsOptions {
   signal?: AbortSignal;
   /** The fetch to use (default `globalThis.fetch`). */
   fetch?: typeof fetch;
+  /**
+   * Check a cached copy against the server (HEAD) before using it (default true); false uses it
+   * without asking. Offline, the cached copy is used either way.
+   */
+  revalidate?: boolean;
+}
+
+/** Response headers that identify a file's version, kept with the cached copy. */
+const VALIDATORS = ['etag', 'last-modified'] as const;
+const STORED = (name: string): string => `x-sedseg-${name}`;
+
+/**
+ * Whether the server now has another file than the cached copy: its ETag or Last-Modified
+ * changed, or its size. Unknown (no answer, no headers to compare) counts as unchanged.
+ */
+async function changedOnServer(url: string, cached: Response, doFetch: typeof fetch, signal?: AbortSignal): Promise<boolean> {
+  let head: Response;
+  try {
+    head = await doFetch(url, { method: 'HEAD', cache: 'no-store', ...(signal ? { signal } : {}) });
+  } catch (e) {
+    if ((e as { name?: string }).name === 'AbortError' && signal?.aborted) throw e;
+    return false; // offline: the cached copy is all there is
+  }
+  if (!head.ok) return false;
+  for (const name of VALIDATORS) {
+    const was = cached.headers.get(STORED(name));
+    const now = head.headers.get(name);
+    if (was !== null && now !== null && was !== now) return true;
+  }
+  const size = head.headers.get('content-encoding') ? null : head.headers.get('content-length');
+  const cachedSize = cached.headers.get('content-length');
+  return size !== null && cachedSize !== null && Number(size) > 0 && size !== cachedSize;
 }
 
 export const DEFAULT_WEIGHTS_CACHE = 'sedseg-weights';
@@ -74,11 +110,13 @@ async function readBody(response: Response, url: string, onProgress: FetchWeight
  */
 export async function fetchWeights(url: string, options: FetchWeightsOptions = {}): Promise<Uint8Array> {
   const cache = await openCache(options.cacheName ?? DEFAULT_WEIGHTS_CACHE);
+  const doFetch = options.fetch ?? globalThis.fetch;
   if (cache !== undefined) {
     const hit = await cache.match(url).catch(() => undefined);
-    if (hit?.ok) return readBody(hit, url, options.onProgress);
+    if (hit?.ok && !(options.revalidate !== false && (await changedOnServer(url, hit, doFetch, options.signal)))) {
+      return readBody(hit, url, options.onProgress);
+    }
   }
-  const doFetch = options.fetch ?? globalThis.fetch;
   let response: Response;
   try {
     response = await doFetch(url, options.signal ? { signal: options.signal } : {});
@@ -93,6 +131,10 @@ export async function fetchWeights(url: string, options: FetchWeightsOptions = {
     const headers: Record<string, string> = { 'content-length': String(bytes.byteLength) };
     const type = response.headers.get('content-type');
     if (type) headers['content-type'] = type;
+    for (const name of VALIDATORS) {
+      const value = response.headers.get(name);
+      if (value !== null) headers[STORED(name)] = value;
+    }
     // Storing may fail (quota): the download is still good.
     await cache.put(url, new Response(bytes as BodyInit, { headers })).catch(() => undefined);
   }
