@@ -3,7 +3,8 @@
  * model, the overlay, core's conformance kit in the browser, and bad inputs. Needs `npm run build`
  * (examples/web/dist) and /usr/bin/chromium (tools/ensure-test-tools.mjs).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,8 @@ beforeAll(async () => {
   if (!existsSync(join(DIST_DIR, 'index.html'))) throw new Error(`${DIST_DIR} has no index.html: run \`npm run build\` first`);
   // The tiny model as `sedseg export` writes it (R=320), served under /export/.
   const exportDir = mkdtempSync(join(tmpdir(), 'sedseg-export-'));
-  const exported = spawnSync(
+  // asynchronous: a worker blocked for long cannot answer Vitest's RPC
+  await promisify(execFile)(
     process.execPath,
     [
       join(WEB_DIR, '../../packages/cli/bin/sedseg.js'),
@@ -65,8 +67,9 @@ beforeAll(async () => {
       '--overwrite',
     ],
     { encoding: 'utf8' },
-  );
-  if (exported.status !== 0) throw new Error(`sedseg export failed: ${exported.stderr}`);
+  ).catch((e: { stderr?: string }) => {
+    throw new Error(`sedseg export failed: ${e.stderr}`);
+  });
   server = await startServer({ '/export/': exportDir });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
 });
