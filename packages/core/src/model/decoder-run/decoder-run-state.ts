@@ -14,8 +14,6 @@ export interface DecoderRunState<T> {
   tensors: OwnedTensors<T>;
   tracer: DecoderTracer<T>;
   progress: DecoderProgress;
-  /** Most values (classes × channels × pixels) of pooled features the class attention takes at once. */
-  attentionBandValues: number;
 }
 
 /** The decoder's inputs as the decoder layers take them (owned by the run). */

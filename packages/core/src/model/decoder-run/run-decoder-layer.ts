@@ -1,12 +1,13 @@
 /**
  * One gradual-fusion decoder layer on the classes still in, over class chunks: one stage when
- * the classes fit in a chunk, else pool per chunk → class attention on every class (in row
- * bands) → merge per chunk, so memory is bounded by the chunk, not the class count.
+ * the classes fit in a chunk, else two passes over the chunks — the class attention's sums
+ * added up chunk by chunk, then each chunk finished from them — so no tensor holds every class
+ * and memory is bounded by the chunk, not the class count.
  */
 import { runStage } from '../../ops/stage.js';
-import { decoderLayerMergeStageOf, decoderLayerPoolStageOf, decoderLayerStageOf, type DecoderLayerOutput } from '../stages/decoder-stages.js';
+import { emptyClassAttentionSums } from '../decoder/class-attention.js';
+import { decoderLayerFromSumsStageOf, decoderLayerStageOf, decoderLayerSumsStageOf, type DecoderLayerOutput } from '../stages/decoder-stages.js';
 import { joinClassChunks, type ClassChunks } from './class-chunks.js';
-import { classAttentionInBands } from './class-attention-bands.js';
 import type { DecoderRunState } from './decoder-run-state.js';
 
 /** A layer's outputs: features and corr guidance as chunks (inputs of the next layer), logits joined [1, T', 2H, 2W]. */
@@ -56,7 +57,7 @@ async function runWholeLayer<T>(
   return [out];
 }
 
-/** Several chunks: pool per chunk → class attention on all (banded) → merge per chunk. */
+/** Several chunks: the class attention's sums over every chunk, then each chunk from them. */
 async function runLayerInChunks<T>(
   run: DecoderRunState<T>,
   layer: number,
@@ -66,23 +67,29 @@ async function runLayerInChunks<T>(
   guidance: T,
 ): Promise<Record<string, T>[]> {
   const { ops, tensors } = run;
-  const poolStage = decoderLayerPoolStageOf(run.params, run.arch, layer);
-  const pooled: T[] = [];
-  // the spatial block before pooling is about a quarter of a layer's work, the merge the rest
+  const [, c, h, w] = ops.shape(x.parts[0]!) as [number, number, number, number];
+  const pool = run.arch.decoder_pooling[0]!;
+  const empty = emptyClassAttentionSums(ops, [1, c, Math.floor(h / pool), Math.floor(w / pool)], run.arch.decoder_heads);
+  let sumKV = tensors.keep(empty.sumKV);
+  let sumK = tensors.keep(empty.sumK);
+  // the first pass (spatial block, pooling, keys and values) is about a quarter of a layer's work
+  const sumsStage = decoderLayerSumsStageOf(run.params, run.arch, layer);
   for (const [i, part] of x.parts.entries()) {
-    pooled.push(tensors.keep((await runStage(ops, poolStage, { x: part })).pooled!));
+    const out = await runStage(ops, sumsStage, { x: part, sumKVIn: sumKV, sumKIn: sumK });
+    tensors.drop(sumKV, sumK);
+    sumKV = tensors.keep(out.sumKV!);
+    sumK = tensors.keep(out.sumK!);
     run.progress.advance(layer + 1, x.counts[i]!, 0.25);
   }
-  const attended = await classAttentionInBands(run, layer, pooled, x.counts);
-  tensors.drop(...pooled);
-  const mergeStage = decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
+  const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs);
   const perChunk: Record<string, T>[] = [];
   for (const [i, part] of x.parts.entries()) {
-    perChunk.push(await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! }));
+    perChunk.push(await runStage(ops, finishStage, { x: part, sumKV, sumK, guidance, corrGuidanceInput: cgIn.parts[i]! }));
     // the chunk's inputs are not needed any more: free them as the layer goes
-    tensors.drop(attended.parts[i], part, cgIn.parts[i]);
+    tensors.drop(part, cgIn.parts[i]);
     run.progress.advance(layer + 1, x.counts[i]!, 0.75);
   }
+  tensors.drop(sumKV, sumK);
   return perChunk;
 }
 

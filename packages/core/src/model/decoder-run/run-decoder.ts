@@ -20,9 +20,6 @@ import { OwnedTensors } from './owned-tensors.js';
 import { runDecoderInputs } from './run-decoder-inputs.js';
 import { textFeatureChunks } from './text-feature-chunks.js';
 
-/** Default values (classes × channels × pixels) of pooled features the class attention takes at once. */
-const DEFAULT_ATTENTION_BAND_VALUES = 1 << 21;
-
 export interface RunDecoderOptions<T> {
   /** CER top-k; undefined runs the full path. */
   topK?: number;
@@ -41,8 +38,8 @@ export interface RunDecoderOptions<T> {
    */
   classChunk?: number;
   /**
-   * With class chunks, the class attention runs on bands of pooled rows holding at most this many
-   * values (classes × channels × pixels; default 2^21). Results do not depend on it.
+   * @deprecated Ignored: the class attention no longer holds every class at once (it streams
+   * its sums over the class chunks), so there are no row bands to size.
    */
   attentionBandValues?: number;
   /**
@@ -70,9 +67,7 @@ export async function runDecoder<T>(
 ): Promise<DecoderResult> {
   const { topK } = options;
   const classChunk = options.classChunk ?? ops.preferredClassChunk ?? DEFAULT_CLASS_CHUNK;
-  const attentionBandValues = options.attentionBandValues ?? DEFAULT_ATTENTION_BAND_VALUES;
   if (!Number.isInteger(classChunk) || classChunk < 1) throw new SedsegError('E_ARGUMENT', `classChunk must be a positive integer, got ${classChunk}`);
-  if (!(attentionBandValues > 0)) throw new SedsegError('E_ARGUMENT', `attentionBandValues must be positive, got ${attentionBandValues}`);
   if (!Number.isInteger(classCount) || classCount < 1) throw new SedsegError('E_ARGUMENT', `class count must be a positive integer, got ${classCount}`);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new SedsegError('E_ARGUMENT', `CER top-k must be a positive integer, got ${topK}`);
 
@@ -83,7 +78,6 @@ export async function runDecoder<T>(
     tensors: new OwnedTensors(ops),
     tracer: new DecoderTracer(ops, options.trace),
     progress: new DecoderProgress(classCount, options.onProgress),
-    attentionBandValues,
   };
   try {
     const text = textFeatureChunks(run, textFeatures, classCount, classChunk);
