@@ -43,27 +43,34 @@ async function instrumentedOps(threads) {
   const { createOrtOps } = await import(new URL('../packages/backend-ort/dist/index.js', import.meta.url).href);
   const ops = createOrtOps({ threads, ...(process.env.SEDSEG_BENCH_NO_ARENA ? { memArena: false } : {}) });
   const stageMs = new Map();
+  const stageCpuMs = new Map();
   const stageFlops = new Map();
   const flopsOf = new Map();
+  // where the memory peak comes from: resident memory after each stage run, the largest kept
+  const rss = { maxMB: 0, afterStage: '' };
   const run = ops.runStage.bind(ops);
   ops.runStage = async (stage, inputs) => {
     const shapes = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, ops.shape(t)]));
     const key = `${stage.name}|${JSON.stringify(shapes)}`;
     if (!flopsOf.has(key)) flopsOf.set(key, ops.countStageFlops(stage, shapes).flops);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     try {
       return await run(stage, inputs);
     } finally {
       stageMs.set(stage.name, (stageMs.get(stage.name) ?? 0) + performance.now() - t0);
+      stageCpuMs.set(stage.name, (stageCpuMs.get(stage.name) ?? 0) + cpuMs(process.cpuUsage(cpu0)));
       stageFlops.set(stage.name, (stageFlops.get(stage.name) ?? 0) + flopsOf.get(key));
+      const mb = process.memoryUsage.rss() / 2 ** 20;
+      if (mb > rss.maxMB) Object.assign(rss, { maxMB: Math.round(mb), afterStage: stage.name });
     }
   };
-  return { ops, stageMs, stageFlops };
+  return { ops, stageMs, stageCpuMs, stageFlops, rss };
 }
 
 /** The machine's fp32 peak on this backend: the best of 5 runs of a large MatMul and a large conv. */
 async function measurePeak(config) {
-  const { ops, stageMs, stageFlops } = await instrumentedOps(config.threads);
+  const { ops, stageMs, stageCpuMs, stageFlops } = await instrumentedOps(config.threads);
   const fill = (n, seed) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
   const n = 2048;
   const convW = ops.weight(fill(256 * 256 * 9, 3), [256, 256, 3, 3], 'peak.conv.weight');
@@ -80,26 +87,39 @@ async function measurePeak(config) {
   const peak = {};
   for (const { stage, inputs } of cases) {
     let best = Infinity;
+    let bestCpu = Infinity;
     for (let r = 0; r < 6; r++) {
       stageMs.clear();
+      stageCpuMs.clear();
       stageFlops.clear();
       const out = await ops.runStage(stage, inputs);
       ops.dispose(Object.values(out));
       if (r > 0) best = Math.min(best, stageMs.get(stage.name));
+      if (r > 0) bestCpu = Math.min(bestCpu, stageCpuMs.get(stage.name));
     }
     peak[stage.name] = {
+      bestCpuMs: +bestCpu.toFixed(1),
+      gflopPerCpuSecond: +(stageFlops.get(stage.name) / bestCpu / 1e6).toFixed(1),
       gflop: +(stageFlops.get(stage.name) / 1e9).toFixed(2),
       bestMs: +best.toFixed(1),
       gflops: +(stageFlops.get(stage.name) / best / 1e6).toFixed(1),
     };
   }
-  return { peak: true, threads: config.threads, ...peak, peakGflops: Math.max(peak.peakMatmul.gflops, peak.peakConv.gflops) };
+  return {
+    peak: true,
+    threads: config.threads,
+    ...peak,
+    peakGflops: Math.max(peak.peakMatmul.gflops, peak.peakConv.gflops),
+    peakGflopPerCpuSecond: Math.max(peak.peakMatmul.gflopPerCpuSecond, peak.peakConv.gflopPerCpuSecond),
+  };
 }
+
+const cpuMs = (usage) => (usage.user + usage.system) / 1000;
 
 async function child(config) {
   if (config.peak) return measurePeak(config);
   const { randomSedModel, randomImage } = await import('./random-sed-model.mjs');
-  const { ops, stageMs, stageFlops } = await instrumentedOps(config.threads);
+  const { ops, stageMs, stageCpuMs, stageFlops, rss } = await instrumentedOps(config.threads);
   const tLoad = performance.now();
   const model = config.weights
     ? await (await import(new URL('../packages/core/dist/node.js', import.meta.url).href)).loadSedModel(config.weights, {
@@ -137,6 +157,7 @@ async function child(config) {
   for (let r = 0; r <= config.runs; r++) {
     stageMs.clear();
     stageFlops.clear();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const { features } = await model.encodeImage(image, R);
     const t1 = performance.now();
@@ -149,7 +170,16 @@ async function child(config) {
     model.disposeFeatures(features);
     const live = topK === undefined ? [T, T, T] : [out.valid0, out.valid1, out.valid2].map((v) => v.data.reduce((a, b) => a + b, 0));
     if (r > 0)
-      runs.push({ total: t2 - t0, encoder: t1 - t0, decoder: t2 - t1, stages: Object.fromEntries(stageMs), flops: Object.fromEntries(stageFlops), live });
+      runs.push({
+        cpuMs: cpuMs(process.cpuUsage(cpu0)),
+        total: t2 - t0,
+        encoder: t1 - t0,
+        decoder: t2 - t1,
+        stages: Object.fromEntries(stageMs),
+        stagesCpu: Object.fromEntries(stageCpuMs),
+        flops: Object.fromEntries(stageFlops),
+        live,
+      });
   }
   const stageNames = Object.keys(runs[0].stages);
   const live = runs[0].live;
@@ -159,10 +189,15 @@ async function child(config) {
     encoder: Math.round(median(runs.map((x) => x.encoder))),
     decoder: Math.round(median(runs.map((x) => x.decoder))),
   };
+  // CPU time of the process (every ONNX Runtime thread): steadier than wall time on a shared machine
+  result.medianCpuMs = Math.round(median(runs.map((x) => x.cpuMs)));
   result.stageMs = stages;
   // FLOPs do not change between runs (same shapes, same survivors with the same inputs)
   const flops = runs[0].flops;
   result.stageGflop = Object.fromEntries(stageNames.map((n) => [n, +(flops[n] / 1e9).toFixed(3)]));
+  const stagesCpu = Object.fromEntries(stageNames.map((n) => [n, median(runs.map((x) => x.stagesCpu[n]))]));
+  result.stageCpuMs = Object.fromEntries(stageNames.map((n) => [n, Math.round(stagesCpu[n])]));
+  result.stageGflopPerCpuSecond = Object.fromEntries(stageNames.map((n) => [n, +(flops[n] / 1e6 / Math.max(stagesCpu[n], 1)).toFixed(1)]));
   result.stageGflops = Object.fromEntries(stageNames.map((n) => [n, +(flops[n] / 1e6 / Math.max(stages[n], 1)).toFixed(1)]));
   const sum = (pick) => stageNames.filter(pick).reduce((a, n) => a + flops[n], 0);
   result.gflop = {
@@ -178,6 +213,7 @@ async function child(config) {
   result.decoderMsPerLiveClass = [0, 1, 2].map((i) => +(layerMs(i) / live[i]).toFixed(2));
   result.runsMs = runs.map((x) => Math.round(x.total));
   result.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  result.largestRssAfterStage = rss;
   return result;
 }
 
@@ -240,9 +276,13 @@ const runsDone = results.filter((r) => !r.peak);
 // efficiency of each stage: achieved GFLOP/s over the measured peak (the better of MatMul and conv)
 if (peak) {
   for (const r of runsDone) {
-    if (r.stageGflops) r.stageEfficiency = Object.fromEntries(Object.entries(r.stageGflops).map(([n, g]) => [n, +(g / peak.peakGflops).toFixed(3)]));
+    if (!r.stageGflops) continue;
+    r.stageEfficiency = Object.fromEntries(Object.entries(r.stageGflops).map(([n, g]) => [n, +(g / peak.peakGflops).toFixed(3)]));
+    // the same per CPU second: what the stage makes of the cores it got, whatever else runs
+    r.stageCpuEfficiency = Object.fromEntries(Object.entries(r.stageGflopPerCpuSecond).map(([n, g]) => [n, +(g / peak.peakGflopPerCpuSecond).toFixed(3)]));
   }
 }
+const pct = (x) => `${(x * 100).toFixed(1)} %`;
 const name = (r) => (r.weights ? r.model : `SED-${r.model}`);
 const rows = runsDone.map((r) =>
   r.error
@@ -256,21 +296,21 @@ const stageRows = runsDone
   .flatMap((r) =>
     Object.keys(r.stageMs).map(
       (n) =>
-        `| ${name(r)} R${r.resolution} T${r.classes} p${r.pooling} ${r.path} | ${n} | ${r.stageMs[n]} | ${r.stageGflop[n]} | ${r.stageGflops[n]} | ${r.stageEfficiency ? `${(r.stageEfficiency[n] * 100).toFixed(1)} %` : ''} |`,
+        `| ${name(r)} R${r.resolution} T${r.classes} p${r.pooling} ${r.path} | ${n} | ${r.stageMs[n]} (${r.stageCpuMs[n]}) | ${r.stageGflop[n]} | ${r.stageGflops[n]} (${r.stageGflopPerCpuSecond[n]}) | ${r.stageEfficiency ? `${pct(r.stageEfficiency[n])} (${pct(r.stageCpuEfficiency[n])})` : ''} |`,
     ),
   );
 process.stderr.write(
   [
     '',
     peak
-      ? `measured fp32 peak (${threads} threads): MatMul ${peak.peakMatmul.gflops} GFLOP/s, conv ${peak.peakConv.gflops} GFLOP/s`
+      ? `measured fp32 peak (${threads} threads): MatMul ${peak.peakMatmul.gflops} GFLOP/s (${peak.peakMatmul.gflopPerCpuSecond} per CPU s), conv ${peak.peakConv.gflops} GFLOP/s (${peak.peakConv.gflopPerCpuSecond} per CPU s)`
       : 'no peak measured (--no-peak)',
     '',
     '| model | R | T | pooling | path | median total (encoder / decoder) | GFLOP (encoder / decoder) | classes per decoder layer | decoder ms per live class per layer | peak RSS |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    '| run | stage | median ms | GFLOP per run | GFLOP/s | efficiency vs peak |',
+    '| run | stage | median ms (CPU ms) | GFLOP per run | GFLOP/s (per CPU s) | efficiency vs peak (per CPU s) |',
     '| --- | --- | --- | --- | --- | --- |',
     ...stageRows,
     '',
