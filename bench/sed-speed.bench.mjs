@@ -156,6 +156,7 @@ async function child(config) {
   const runs = [];
   for (let r = 0; r <= config.runs; r++) {
     stageMs.clear();
+    stageCpuMs.clear();
     stageFlops.clear();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

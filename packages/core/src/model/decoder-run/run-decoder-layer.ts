@@ -1,12 +1,28 @@
 /**
  * One gradual-fusion decoder layer on the classes still in, over class chunks: one stage when
- * the classes fit in a chunk, else two passes over the chunks — the class attention's sums
- * added up chunk by chunk, then each chunk finished from them — so no tensor holds every class
- * and memory is bounded by the chunk, not the class count.
+ * the classes fit in a chunk, else the FAM spatial block and the merge per chunk around the class
+ * attention, which mixes every class. That attention runs either
+ *
+ * - on every class at once (pool per chunk → attention on all, in row bands → merge per chunk):
+ *   the fastest on CPU, but its pooled features of all classes grow with the class count; or
+ * - streamed (sums pass per chunk → each chunk from the sums): nothing holds every class, so
+ *   memory is bounded by the chunk, at the cost of many small per-chunk attention kernels.
+ *
+ * The first is taken while the pooled features of all classes hold at most
+ * `run.allClassAttentionValues` values, the second above (e.g. SED-B, R = 768, pooling 1: 150
+ * classes at once, 847 streamed).
  */
 import { runStage } from '../../ops/stage.js';
 import { emptyClassAttentionSums } from '../decoder/class-attention.js';
-import { decoderLayerFromSumsStageOf, decoderLayerStageOf, decoderLayerSumsStageOf, type DecoderLayerOutput } from '../stages/decoder-stages.js';
+import {
+  decoderLayerFromSumsStageOf,
+  decoderLayerMergeStageOf,
+  decoderLayerPoolStageOf,
+  decoderLayerStageOf,
+  decoderLayerSumsStageOf,
+  type DecoderLayerOutput,
+} from '../stages/decoder-stages.js';
+import { classAttentionInBands } from './class-attention-bands.js';
 import { joinClassChunks, type ClassChunks } from './class-chunks.js';
 import type { DecoderRunState } from './decoder-run-state.js';
 
@@ -37,7 +53,9 @@ export async function runDecoderLayer<T>(
   const perChunk =
     x.parts.length === 1
       ? await runWholeLayer(run, layer, outputs, x, corrGuidanceInput, guidance)
-      : await runLayerInChunks(run, layer, outputs, x, corrGuidanceInput, guidance);
+      : pooledValues(run, x) <= run.allClassAttentionValues
+        ? await runLayerOnAllClasses(run, layer, outputs, x, corrGuidanceInput, guidance)
+        : await runLayerStreamed(run, layer, outputs, x, corrGuidanceInput, guidance);
   return layerResult(run, outputs, perChunk, x.counts);
 }
 
@@ -57,8 +75,45 @@ async function runWholeLayer<T>(
   return [out];
 }
 
-/** Several chunks: the class attention's sums over every chunk, then each chunk from them. */
-async function runLayerInChunks<T>(
+/** Values of the pooled features of every class of `x` (what the all-classes attention holds, per copy). */
+function pooledValues<T>(run: DecoderRunState<T>, x: ClassChunks<T>): number {
+  const [, c, h, w] = run.ops.shape(x.parts[0]!) as [number, number, number, number];
+  const pool = run.arch.decoder_pooling[0]!;
+  return x.counts.reduce((a, b) => a + b, 0) * c * Math.floor(h / pool) * Math.floor(w / pool);
+}
+
+/** Several chunks, attention on all classes: pool per chunk → class attention on all (banded) → merge per chunk. */
+async function runLayerOnAllClasses<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+  x: ClassChunks<T>,
+  cgIn: ClassChunks<T>,
+  guidance: T,
+): Promise<Record<string, T>[]> {
+  const { ops, tensors } = run;
+  const poolStage = decoderLayerPoolStageOf(run.params, run.arch, layer);
+  const pooled: T[] = [];
+  // the spatial block before pooling is about a quarter of a layer's work, the merge the rest
+  for (const [i, part] of x.parts.entries()) {
+    pooled.push(tensors.keep((await runStage(ops, poolStage, { x: part })).pooled!));
+    run.progress.advance(layer + 1, x.counts[i]!, 0.25);
+  }
+  const attended = await classAttentionInBands(run, layer, pooled, x.counts);
+  tensors.drop(...pooled);
+  const mergeStage = decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
+  const perChunk: Record<string, T>[] = [];
+  for (const [i, part] of x.parts.entries()) {
+    perChunk.push(await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! }));
+    // the chunk's inputs are not needed any more: free them as the layer goes
+    tensors.drop(attended.parts[i], part, cgIn.parts[i]);
+    run.progress.advance(layer + 1, x.counts[i]!, 0.75);
+  }
+  return perChunk;
+}
+
+/** Several chunks, attention streamed: the class attention's sums over every chunk, then each chunk from them. */
+async function runLayerStreamed<T>(
   run: DecoderRunState<T>,
   layer: number,
   outputs: readonly DecoderLayerOutput[],

@@ -97,6 +97,21 @@ export function classAttentionPooled<T>(ops: Ops<T>, params: ModelParams<T>, poo
 // a second pass finishes each chunk from them. No tensor ever holds every class, so memory does
 // not grow with the class count. The reference divides V by the class count L and multiplies the
 // output by L: both cancel, so the sums are kept undivided (equal up to float rounding).
+// Per pooled pixel and head the products are tiny (a chunk of 2 classes, d = 8…32): as batched
+// MatMuls they are one small GEMM call each (36 864 per chunk at R = 768, the last layer), which
+// cost far more than their arithmetic; broadcast multiplies and sums do the same FLOPs in a few
+// large element-wise kernels.
+
+/** Σ over `axis` of a ⊙ b (broadcast), the axis kept: a batched contraction without per-batch GEMM calls. */
+function contract<T>(ops: Ops<T>, a: T, b: T, axis: number): T {
+  return ops.sum(ops.mul(a, b), [axis], true);
+}
+
+/** [N, H, L, d] → [N, H, L, d, 1] (`unitLast`) or [N, H, L, 1, d]. */
+function withUnitAxis<T>(ops: Ops<T>, x: T, unitLast: boolean): T {
+  const [n, h, l, d] = ops.shape(x) as [number, number, number, number];
+  return ops.reshape(x, unitLast ? [n, h, l, d, 1] : [n, h, l, 1, d]);
+}
 
 /** The linear-attention sums of a layer over the classes seen so far (`sumKV` [h'w', H, d, d], `sumK` [h'w', H, 1, d]). */
 export interface ClassAttentionSums<T> {
@@ -116,8 +131,11 @@ export function classAttentionAddSums<T>(
     const { n1 } = pooledSequences(ops, params, pooled, options.normEps ?? 1e-5);
     const kf = splitHeads(ops, ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.k.weight'), params.get('attention.k.bias'))), 1), options.heads);
     const v = splitHeads(ops, ops.linear(n1, params.get('attention.v.weight'), params.get('attention.v.bias')), options.heads);
+    const [n, h, , d] = ops.shape(kf) as [number, number, number, number];
+    // Σ_t K_t ⊗ V_t: [N, H, L, d, 1] ⊙ [N, H, L, 1, d] summed over L
+    const kv = ops.reshape(contract(ops, withUnitAxis(ops, kf, true), withUnitAxis(ops, v, false), 2), [n, h, d, d]);
     return {
-      sumKV: ops.add(previous.sumKV, ops.matmul(kf, v, { transposeA: true })), // [N, H, d, d]
+      sumKV: ops.add(previous.sumKV, kv), // [N, H, d, d]
       sumK: ops.add(previous.sumK, ops.sum(kf, [2], true)), // [N, H, 1, d]
     };
   });
@@ -130,9 +148,13 @@ export function classAttentionFromSums<T>(ops: Ops<T>, params: ModelParams<T>, p
     const { seq, n1 } = pooledSequences(ops, params, pooled, normEps);
     const [n, l, c] = ops.shape(seq) as [number, number, number];
     const qf = splitHeads(ops, ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.q.weight'), params.get('attention.q.bias'))), 1), options.heads);
-    const denom = ops.matmul(qf, sums.sumK, { transposeB: true }); // [N, H, L, 1]
+    const denom = contract(ops, qf, sums.sumK, 3); // Q · ΣK: [N, H, L, d] ⊙ [N, H, 1, d] → [N, H, L, 1]
     const z = ops.div(ops.constant(new Float32Array([1]), [1]), ops.addScalar(denom, options.attentionEps ?? 1e-6));
-    const out = ops.mul(ops.matmul(qf, sums.sumKV), z); // [N, H, L, d]
+    // Q · ΣK⊗V: [N, H, L, d, 1] ⊙ [N, H, 1, d, d] summed over the d of Q → [N, H, L, 1, d]
+    const [, h, , d] = ops.shape(qf) as [number, number, number, number];
+    const kv = ops.reshape(sums.sumKV, [n, h, 1, d, d]);
+    const qkv = ops.reshape(contract(ops, withUnitAxis(ops, qf, true), kv, 3), [n, h, l, d]);
+    const out = ops.mul(qkv, z); // [N, H, L, d]
     const attended = ops.add(seq, ops.reshape(ops.transpose(out, [0, 2, 1, 3]), [n, l, c]));
     return attentionLayerTail(ops, params, attended, ops.shape(pooled), normEps);
   });
