@@ -144,6 +144,8 @@ export {
   decoderLayerPoolStageOf,
   decoderLayerAttentionStageOf,
   decoderLayerMergeStageOf,
+  decoderLayerSumsStageOf,
+  decoderLayerFromSumsStageOf,
   type DecoderInputStageOptions,
   type DecoderLayerOutput,
 } from './model/stages/decoder-stages.js';

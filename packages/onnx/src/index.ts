@@ -3,6 +3,7 @@ export { TracingOps, type TracedStage } from './tracing-ops.js';
 export { LazyTensor, type LazyKind, type OpAttr, type OpRecord } from './graph/lazy-tensor.js';
 export { DYNAMIC_SIZES, type DynamicSizeName } from './graph/dynamic-sizes.js';
 export type { CompiledGraph, CompileOptions } from './graph/compile-graph.js';
+export { countFlops, opFlops, type FlopCount } from './graph/count-flops.js';
 export { OPSET } from './opset.js';
 // Running: traced graphs compiled into sessions of a runtime given structurally.
 export { OnnxSessionOps, type OnnxSessionOpsOptions } from './session-ops.js';

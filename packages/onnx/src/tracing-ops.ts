@@ -7,6 +7,7 @@
 import { normalizeAxis, SedsegError, type Conv2dOptions, type MatmulOptions, type Ops, type Shape, type Stage } from '@sedseg/core';
 import { broadcastShapes } from './broadcast-shapes.js';
 import { compileGraph, type CompiledGraph, type CompileOptions } from './graph/compile-graph.js';
+import { countFlops, type FlopCount } from './graph/count-flops.js';
 import { DYNAMIC_SIZES, dynamicAxesOf, isTracedSize, type DynamicSizeName } from './graph/dynamic-sizes.js';
 import { LazyTensor, type OpAttr } from './graph/lazy-tensor.js';
 import { concatOnHost, gatherOnHost } from './host-arrays.js';
@@ -255,6 +256,22 @@ export abstract class TracingOps implements Ops<LazyTensor> {
   }
 
   // ---- tracing ----------------------------------------------------------------------------------
+  /**
+   * The FLOPs `stage` does on inputs of exactly `inputShapes` (graph/count-flops.ts): the stage is
+   * recorded on placeholders of those shapes — nothing is computed or compiled — and every
+   * recorded node is counted.
+   */
+  countStageFlops(stage: Stage<LazyTensor>, inputShapes: Readonly<Record<string, Shape>>): FlopCount {
+    const args: Record<string, LazyTensor> = {};
+    for (const input of stage.inputs) {
+      const shape = inputShapes[input.name];
+      if (shape === undefined) throw new SedsegError('E_ARGUMENT', `stage ${stage.name}: input "${input.name}" is missing`);
+      args[input.name] = LazyTensor.input([...shape], input.name);
+    }
+    const outs = stage.run(this, args);
+    return countFlops(stage.outputs.map((name) => outs[name]!).filter((t) => t !== undefined));
+  }
+
   /**
    * Traces `stage` on placeholders shaped like `inputShapes` (dynamic axes at their sentinel
    * lengths, see graph/dynamic-sizes.ts) into a graph; `weightType` chooses how weights are stored.

@@ -267,18 +267,24 @@ for (const backend of BACKENDS) {
       });
 
       if (caseName === 'case-01') {
-        it(`${caseName}: decoder layers in class chunks of 5 (pool / attention on all, in row bands / merge) match the reference`, async () => {
+        it(`${caseName}: decoder layers in class chunks of 5 (class attention on all classes in row bands, and streamed over the chunks) match the reference`, async () => {
           const gcase = await getCase(caseName);
           const text = (await gcase.tensor('text_features')).data as Float32Array;
           const classCount = gcase.meta.num_classes;
-          for (const topK of [undefined, 8]) {
+          for (const [topK, streamed] of [
+            [undefined, false],
+            [8, false],
+            [undefined, true],
+            [8, true],
+          ] as const) {
             const features = await loadFeatures(gcase);
             const results: Comparison[] = [];
             await runDecoder(ops, params, arch, features, text, classCount, {
               classChunk: 5,
               attentionBandValues: 4000, // a few pooled rows at a time
+              allClassAttentionValues: streamed ? 0 : Number.POSITIVE_INFINITY,
               ...(topK !== undefined ? { topK } : {}),
-              trace: checker(gcase, `${caseName} chunks of 5${topK ? ` CER top-${topK}` : ''}`, results),
+              trace: checker(gcase, `${caseName} chunks of 5${streamed ? ' streamed' : ''}${topK ? ` CER top-${topK}` : ''}`, results),
             });
             disposeFeatures(features);
             expect(results.map((r) => r.name)).toContain(topK ? 'cer_top8_output' : 'logits');

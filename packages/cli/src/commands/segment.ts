@@ -256,6 +256,19 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const palette = classPalette(classes.length);
   let segmented = 0;
   let cachedEmbeddings: number | undefined;
+  // The next image is read and decoded (sharp, off the main thread) while the model runs on the
+  // current one; class embeddings are encoded once and then come from the model's cache.
+  const reads = new Map<number, Promise<DecodedImage>>();
+  const readAhead = (index: number): Promise<DecodedImage> | undefined => {
+    if (index >= plan.length) return undefined;
+    let reading = reads.get(index);
+    if (reading === undefined) {
+      reading = readImageFile(plan[index]!.file, { maxPixels, strict });
+      reading.catch(() => {}); // reported when its turn comes
+      reads.set(index, reading);
+    }
+    return reading;
+  };
   try {
     await createOutputDir(outDirCheck);
     for (const [index, { file, outputs }] of plan.entries()) {
@@ -269,13 +282,16 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
         timings_ms: Record<string, number> & { total: number };
       };
       try {
-        decoded = await readImageFile(file, { maxPixels, strict });
+        const reading = readAhead(index)!;
+        reads.delete(index);
+        decoded = await reading;
         if (decoded.warnings.length > 0) {
           tell(
             `sedseg segment: warning: ${file}: bad image data, segmented anyway (the decoder warned: ${decoded.warnings.join('; ')}); --strict refuses such images`,
           );
         }
         const { image, warnings } = decoded;
+        readAhead(index + 1);
         result = await model.segment(image, { classes, resolution, pooling, ...(topK !== undefined ? { topK } : {}), onProgress });
         if (outputs.labels) await written.add(outputs.labels, labelMapPng(result.labels, image.width, image.height, palette, classes.length).bytes);
         if (outputs.overlay)

@@ -59,7 +59,7 @@ function attrKey(attrs: Readonly<Record<string, OpAttr>>): string {
 }
 
 /** Tensors `outputs` depend on, inputs before users, stopping at host values and placeholders. */
-function topologicalOrder(outputs: readonly LazyTensor[]): LazyTensor[] {
+export function topologicalOrder(outputs: readonly LazyTensor[]): LazyTensor[] {
   const order: LazyTensor[] = [];
   const state = new Map<LazyTensor, 1 | 2>();
   for (const root of outputs) {

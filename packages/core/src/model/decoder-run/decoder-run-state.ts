@@ -16,6 +16,8 @@ export interface DecoderRunState<T> {
   progress: DecoderProgress;
   /** Most values (classes × channels × pixels) of pooled features the class attention takes at once. */
   attentionBandValues: number;
+  /** Above this many pooled values of all classes, the class attention is streamed over the chunks. */
+  allClassAttentionValues: number;
 }
 
 /** The decoder's inputs as the decoder layers take them (owned by the run). */

@@ -1,12 +1,29 @@
 /**
  * One gradual-fusion decoder layer on the classes still in, over class chunks: one stage when
- * the classes fit in a chunk, else pool per chunk → class attention on every class (in row
- * bands) → merge per chunk, so memory is bounded by the chunk, not the class count.
+ * the classes fit in a chunk, else the FAM spatial block and the merge per chunk around the class
+ * attention, which mixes every class. That attention runs either
+ *
+ * - on every class at once (pool per chunk → attention on all, in row bands → merge per chunk):
+ *   the fastest on CPU, but its pooled features of all classes grow with the class count; or
+ * - streamed (sums pass per chunk → each chunk from the sums): nothing holds every class, so
+ *   memory is bounded by the chunk, at the cost of many small per-chunk attention kernels.
+ *
+ * The first is taken while the pooled features of all classes hold at most
+ * `run.allClassAttentionValues` values, the second above (e.g. SED-B, R = 768, pooling 1: 150
+ * classes at once, 847 streamed).
  */
 import { runStage } from '../../ops/stage.js';
-import { decoderLayerMergeStageOf, decoderLayerPoolStageOf, decoderLayerStageOf, type DecoderLayerOutput } from '../stages/decoder-stages.js';
-import { joinClassChunks, type ClassChunks } from './class-chunks.js';
+import { emptyClassAttentionSums } from '../decoder/class-attention.js';
+import {
+  decoderLayerFromSumsStageOf,
+  decoderLayerMergeStageOf,
+  decoderLayerPoolStageOf,
+  decoderLayerStageOf,
+  decoderLayerSumsStageOf,
+  type DecoderLayerOutput,
+} from '../stages/decoder-stages.js';
 import { classAttentionInBands } from './class-attention-bands.js';
+import { joinClassChunks, type ClassChunks } from './class-chunks.js';
 import type { DecoderRunState } from './decoder-run-state.js';
 
 /** A layer's outputs: features and corr guidance as chunks (inputs of the next layer), logits joined [1, T', 2H, 2W]. */
@@ -36,7 +53,9 @@ export async function runDecoderLayer<T>(
   const perChunk =
     x.parts.length === 1
       ? await runWholeLayer(run, layer, outputs, x, corrGuidanceInput, guidance)
-      : await runLayerInChunks(run, layer, outputs, x, corrGuidanceInput, guidance);
+      : pooledValues(run, x) <= run.allClassAttentionValues
+        ? await runLayerOnAllClasses(run, layer, outputs, x, corrGuidanceInput, guidance)
+        : await runLayerStreamed(run, layer, outputs, x, corrGuidanceInput, guidance);
   return layerResult(run, outputs, perChunk, x.counts);
 }
 
@@ -56,8 +75,15 @@ async function runWholeLayer<T>(
   return [out];
 }
 
-/** Several chunks: pool per chunk → class attention on all (banded) → merge per chunk. */
-async function runLayerInChunks<T>(
+/** Values of the pooled features of every class of `x` (what the all-classes attention holds, per copy). */
+function pooledValues<T>(run: DecoderRunState<T>, x: ClassChunks<T>): number {
+  const [, c, h, w] = run.ops.shape(x.parts[0]!) as [number, number, number, number];
+  const pool = run.arch.decoder_pooling[0]!;
+  return x.counts.reduce((a, b) => a + b, 0) * c * Math.floor(h / pool) * Math.floor(w / pool);
+}
+
+/** Several chunks, attention on all classes: pool per chunk → class attention on all (banded) → merge per chunk. */
+async function runLayerOnAllClasses<T>(
   run: DecoderRunState<T>,
   layer: number,
   outputs: readonly DecoderLayerOutput[],
@@ -83,6 +109,42 @@ async function runLayerInChunks<T>(
     tensors.drop(attended.parts[i], part, cgIn.parts[i]);
     run.progress.advance(layer + 1, x.counts[i]!, 0.75);
   }
+  return perChunk;
+}
+
+/** Several chunks, attention streamed: the class attention's sums over every chunk, then each chunk from them. */
+async function runLayerStreamed<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+  x: ClassChunks<T>,
+  cgIn: ClassChunks<T>,
+  guidance: T,
+): Promise<Record<string, T>[]> {
+  const { ops, tensors } = run;
+  const [, c, h, w] = ops.shape(x.parts[0]!) as [number, number, number, number];
+  const pool = run.arch.decoder_pooling[0]!;
+  const empty = emptyClassAttentionSums(ops, [1, c, Math.floor(h / pool), Math.floor(w / pool)], run.arch.decoder_heads);
+  let sumKV = tensors.keep(empty.sumKV);
+  let sumK = tensors.keep(empty.sumK);
+  // the first pass (spatial block, pooling, keys and values) is about a quarter of a layer's work
+  const sumsStage = decoderLayerSumsStageOf(run.params, run.arch, layer);
+  for (const [i, part] of x.parts.entries()) {
+    const out = await runStage(ops, sumsStage, { x: part, sumKVIn: sumKV, sumKIn: sumK });
+    tensors.drop(sumKV, sumK);
+    sumKV = tensors.keep(out.sumKV!);
+    sumK = tensors.keep(out.sumK!);
+    run.progress.advance(layer + 1, x.counts[i]!, 0.25);
+  }
+  const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs);
+  const perChunk: Record<string, T>[] = [];
+  for (const [i, part] of x.parts.entries()) {
+    perChunk.push(await runStage(ops, finishStage, { x: part, sumKV, sumK, guidance, corrGuidanceInput: cgIn.parts[i]! }));
+    // the chunk's inputs are not needed any more: free them as the layer goes
+    tensors.drop(part, cgIn.parts[i]);
+    run.progress.advance(layer + 1, x.counts[i]!, 0.75);
+  }
+  tensors.drop(sumKV, sumK);
   return perChunk;
 }
 

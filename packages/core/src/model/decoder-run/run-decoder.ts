@@ -22,6 +22,12 @@ import { textFeatureChunks } from './text-feature-chunks.js';
 
 /** Default values (classes × channels × pixels) of pooled features the class attention takes at once. */
 const DEFAULT_ATTENTION_BAND_VALUES = 1 << 21;
+/**
+ * Default `allClassAttentionValues`: 48 Mi values (192 MiB float32). SED-B at R = 768, pooling 1
+ * has 44.2 Mi for 150 classes in its last layer (attention on all classes, the faster way on
+ * CPU) and 61.8 Mi for 847 in its first (streamed: the peak stays under 3 GB).
+ */
+const DEFAULT_ALL_CLASS_ATTENTION_VALUES = 48 * 2 ** 20;
 
 export interface RunDecoderOptions<T> {
   /** CER top-k; undefined runs the full path. */
@@ -41,10 +47,19 @@ export interface RunDecoderOptions<T> {
    */
   classChunk?: number;
   /**
-   * With class chunks, the class attention runs on bands of pooled rows holding at most this many
-   * values (classes × channels × pixels; default 2^21). Results do not depend on it.
+   * With class chunks and the attention on every class at once, the class attention runs on
+   * bands of pooled rows holding at most this many values (classes × channels × pixels; default
+   * 2^21). Results do not depend on it.
    */
   attentionBandValues?: number;
+  /**
+   * With class chunks, the class attention of a layer takes every class at once while their
+   * pooled features hold at most this many values (classes × channels × pooled pixels; default
+   * 48 Mi = 192 MiB), which is the fastest on CPU but grows with the class count; above, its sums
+   * are streamed over the chunks, so the layer's memory does not grow with the classes. 0 always
+   * streams, Infinity never does. Results agree up to float rounding.
+   */
+  allClassAttentionValues?: number;
   /**
    * Progress inside the decoder, after each stage run: `done` of `total` class steps, weighted by
    * the rough cost of a class in each part (`DECODER_STEP_WEIGHTS`); with CER the total shrinks as
@@ -71,8 +86,10 @@ export async function runDecoder<T>(
   const { topK } = options;
   const classChunk = options.classChunk ?? ops.preferredClassChunk ?? DEFAULT_CLASS_CHUNK;
   const attentionBandValues = options.attentionBandValues ?? DEFAULT_ATTENTION_BAND_VALUES;
+  const allClassAttentionValues = options.allClassAttentionValues ?? DEFAULT_ALL_CLASS_ATTENTION_VALUES;
   if (!Number.isInteger(classChunk) || classChunk < 1) throw new SedsegError('E_ARGUMENT', `classChunk must be a positive integer, got ${classChunk}`);
   if (!(attentionBandValues > 0)) throw new SedsegError('E_ARGUMENT', `attentionBandValues must be positive, got ${attentionBandValues}`);
+  if (!(allClassAttentionValues >= 0)) throw new SedsegError('E_ARGUMENT', `allClassAttentionValues must be at least 0, got ${allClassAttentionValues}`);
   if (!Number.isInteger(classCount) || classCount < 1) throw new SedsegError('E_ARGUMENT', `class count must be a positive integer, got ${classCount}`);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new SedsegError('E_ARGUMENT', `CER top-k must be a positive integer, got ${topK}`);
 
@@ -84,6 +101,7 @@ export async function runDecoder<T>(
     tracer: new DecoderTracer(ops, options.trace),
     progress: new DecoderProgress(classCount, options.onProgress),
     attentionBandValues,
+    allClassAttentionValues,
   };
   try {
     const text = textFeatureChunks(run, textFeatures, classCount, classChunk);

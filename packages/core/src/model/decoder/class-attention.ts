@@ -51,31 +51,121 @@ function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number, eps = 
   });
 }
 
+/** `x` [N, L, C] as heads [N, H, L, d]. */
+function splitHeads<T>(ops: Ops<T>, x: T, heads: number): T {
+  const [n, l, c] = ops.shape(x) as [number, number, number];
+  if (c % heads !== 0) throw new SedsegError('E_ARGUMENT', `linear attention: ${c} channels do not split into ${heads} heads`);
+  return ops.transpose(ops.reshape(x, [n, l, heads, c / heads]), [0, 2, 1, 3]);
+}
+
+/** Pooled [T, c, h', w'] as (B H W) T C sequences [h'w', T, c] (B = 1) and their norm1. */
+function pooledSequences<T>(ops: Ops<T>, params: ModelParams<T>, pooled: T, normEps: number): { seq: T; n1: T } {
+  const [t, c, ph, pw] = ops.shape(pooled) as [number, number, number, number];
+  const seq = ops.reshape(ops.transpose(pooled, [2, 3, 0, 1]), [ph * pw, t, c]);
+  return { seq, n1: ops.layerNorm(seq, params.get('norm1.weight'), params.get('norm1.bias'), normEps) };
+}
+
+/** The rest of the layer after the attention: + MLP(norm2), back to [T, c, h', w']. */
+function attentionLayerTail<T>(ops: Ops<T>, params: ModelParams<T>, attended: T, pooledShape: readonly number[], normEps: number): T {
+  const [t, c, ph, pw] = pooledShape as [number, number, number, number];
+  const n2 = ops.layerNorm(attended, params.get('norm2.weight'), params.get('norm2.bias'), normEps);
+  const mlp = ops.linear(ops.relu(ops.linear(n2, params.get('MLP.0.weight'), params.get('MLP.0.bias'))), params.get('MLP.2.weight'), params.get('MLP.2.bias'));
+  const out = ops.add(attended, mlp); // [h'w', T, c]
+  return ops.transpose(ops.reshape(out, [ph, pw, t, c]), [2, 3, 0, 1]); // [T, c, h', w']
+}
+
 /**
  * The attention part of `ClassTransformerLayer` on pooled class-batched features
  * `pooled` [T, c, h', w'] → [T, c, h', w'] (the layer's output at pooled resolution). This is the
  * only computation of the decoder that mixes classes.
  */
 export function classAttentionPooled<T>(ops: Ops<T>, params: ModelParams<T>, pooled: T, options: ClassAttentionOptions): T {
-  const [t, c, ph, pw] = ops.shape(pooled) as [number, number, number, number];
   const normEps = options.normEps ?? 1e-5;
   return ops.tidy(() => {
-    // (B H W) T C with B = 1
-    const seq = ops.reshape(ops.transpose(pooled, [2, 3, 0, 1]), [ph * pw, t, c]);
-    const n1 = ops.layerNorm(seq, params.get('norm1.weight'), params.get('norm1.bias'), normEps);
+    const { seq, n1 } = pooledSequences(ops, params, pooled, normEps);
     const q = ops.linear(n1, params.get('attention.q.weight'), params.get('attention.q.bias'));
     const kk = ops.linear(n1, params.get('attention.k.weight'), params.get('attention.k.bias'));
     const v = ops.linear(n1, params.get('attention.v.weight'), params.get('attention.v.bias'));
     const attended = ops.add(seq, linearAttention(ops, q, kk, v, options.heads, options.attentionEps ?? 1e-6));
-    const n2 = ops.layerNorm(attended, params.get('norm2.weight'), params.get('norm2.bias'), normEps);
-    const mlp = ops.linear(
-      ops.relu(ops.linear(n2, params.get('MLP.0.weight'), params.get('MLP.0.bias'))),
-      params.get('MLP.2.weight'),
-      params.get('MLP.2.bias'),
-    );
-    const out = ops.add(attended, mlp); // [h'w', T, c]
-    return ops.transpose(ops.reshape(out, [ph, pw, t, c]), [2, 3, 0, 1]); // [T, c, h', w']
+    return attentionLayerTail(ops, params, attended, ops.shape(pooled), normEps);
   });
+}
+
+// ---- the same attention streamed over class chunks ---------------------------------------------
+// Linear attention needs of the other classes only two sums per pooled pixel and head,
+// Σ_t K_t ⊗ V_t [d, d] and Σ_t K_t [d] (K = elu(k) + 1): a first pass adds them up chunk by chunk,
+// a second pass finishes each chunk from them. No tensor ever holds every class, so memory does
+// not grow with the class count. The reference divides V by the class count L and multiplies the
+// output by L: both cancel, so the sums are kept undivided (equal up to float rounding).
+// Per pooled pixel and head the products are tiny (a chunk of 2 classes, d = 8…32): as batched
+// MatMuls they are one small GEMM call each (36 864 per chunk at R = 768, the last layer), which
+// cost far more than their arithmetic; broadcast multiplies and sums do the same FLOPs in a few
+// large element-wise kernels.
+
+/** Σ over `axis` of a ⊙ b (broadcast), the axis kept: a batched contraction without per-batch GEMM calls. */
+function contract<T>(ops: Ops<T>, a: T, b: T, axis: number): T {
+  return ops.sum(ops.mul(a, b), [axis], true);
+}
+
+/** [N, H, L, d] → [N, H, L, d, 1] (`unitLast`) or [N, H, L, 1, d]. */
+function withUnitAxis<T>(ops: Ops<T>, x: T, unitLast: boolean): T {
+  const [n, h, l, d] = ops.shape(x) as [number, number, number, number];
+  return ops.reshape(x, unitLast ? [n, h, l, d, 1] : [n, h, l, 1, d]);
+}
+
+/** The linear-attention sums of a layer over the classes seen so far (`sumKV` [h'w', H, d, d], `sumK` [h'w', H, 1, d]). */
+export interface ClassAttentionSums<T> {
+  sumKV: T;
+  sumK: T;
+}
+
+/** `previous` plus the sums of the classes of `pooled` [t, c, h', w']. */
+export function classAttentionAddSums<T>(
+  ops: Ops<T>,
+  params: ModelParams<T>,
+  pooled: T,
+  previous: ClassAttentionSums<T>,
+  options: ClassAttentionOptions,
+): ClassAttentionSums<T> {
+  return ops.tidy(() => {
+    const { n1 } = pooledSequences(ops, params, pooled, options.normEps ?? 1e-5);
+    const kf = splitHeads(ops, ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.k.weight'), params.get('attention.k.bias'))), 1), options.heads);
+    const v = splitHeads(ops, ops.linear(n1, params.get('attention.v.weight'), params.get('attention.v.bias')), options.heads);
+    const [n, h, , d] = ops.shape(kf) as [number, number, number, number];
+    // Σ_t K_t ⊗ V_t: [N, H, L, d, 1] ⊙ [N, H, L, 1, d] summed over L
+    const kv = ops.reshape(contract(ops, withUnitAxis(ops, kf, true), withUnitAxis(ops, v, false), 2), [n, h, d, d]);
+    return {
+      sumKV: ops.add(previous.sumKV, kv), // [N, H, d, d]
+      sumK: ops.add(previous.sumK, ops.sum(kf, [2], true)), // [N, H, 1, d]
+    };
+  });
+}
+
+/** The attention output of the classes of `pooled` [t, c, h', w'] given the sums over every class. */
+export function classAttentionFromSums<T>(ops: Ops<T>, params: ModelParams<T>, pooled: T, sums: ClassAttentionSums<T>, options: ClassAttentionOptions): T {
+  const normEps = options.normEps ?? 1e-5;
+  return ops.tidy(() => {
+    const { seq, n1 } = pooledSequences(ops, params, pooled, normEps);
+    const [n, l, c] = ops.shape(seq) as [number, number, number];
+    const qf = splitHeads(ops, ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.q.weight'), params.get('attention.q.bias'))), 1), options.heads);
+    const denom = contract(ops, qf, sums.sumK, 3); // Q · ΣK: [N, H, L, d] ⊙ [N, H, 1, d] → [N, H, L, 1]
+    const z = ops.div(ops.constant(new Float32Array([1]), [1]), ops.addScalar(denom, options.attentionEps ?? 1e-6));
+    // Q · ΣK⊗V: [N, H, L, d, 1] ⊙ [N, H, 1, d, d] summed over the d of Q → [N, H, L, 1, d]
+    const [, h, , d] = ops.shape(qf) as [number, number, number, number];
+    const kv = ops.reshape(sums.sumKV, [n, h, 1, d, d]);
+    const qkv = ops.reshape(contract(ops, withUnitAxis(ops, qf, true), kv, 3), [n, h, l, d]);
+    const out = ops.mul(qkv, z); // [N, H, L, d]
+    const attended = ops.add(seq, ops.reshape(ops.transpose(out, [0, 2, 1, 3]), [n, l, c]));
+    return attentionLayerTail(ops, params, attended, ops.shape(pooled), normEps);
+  });
+}
+
+/** Empty sums for `heads` heads of `pooled`'s channels at its pooled pixels (host zeros). */
+export function emptyClassAttentionSums<T>(ops: Ops<T>, pooledShape: readonly number[], heads: number): ClassAttentionSums<T> {
+  const [, c, ph, pw] = pooledShape as [number, number, number, number];
+  const d = c / heads;
+  const n = ph * pw;
+  return { sumKV: ops.constant(new Float32Array(n * heads * d * d), [n, heads, d, d]), sumK: ops.constant(new Float32Array(n * heads * d), [n, heads, 1, d]) };
 }
 
 /** The pooling in front of the class attention: [T, c, H, W] → [T, c, H/k, W/k] (k = 1: `x` itself). */

@@ -7,8 +7,11 @@
  * - `decoderLayerForward(layer)`: for the classes given, the corr guidance link of this layer,
  *   `decoder{layer+1}` and the head after it (head1, head2, head) — the class count is the
  *   only dynamic size;
- * - for class chunks, the same layer in three parts: `decoderLayerPoolForward` per chunk →
- *   `decoderLayerAttentionForward` on every class → `decoderLayerMergeForward` per chunk.
+ * - for class chunks, the same layer streamed in two passes over the chunks:
+ *   `decoderLayerSumsForward` adds up the class attention's sums chunk by chunk, then
+ *   `decoderLayerFromSumsForward` finishes each chunk (no tensor holds every class);
+ * - (the earlier three-part split, `decoderLayerPoolForward` → `decoderLayerAttentionForward` on
+ *   every class → `decoderLayerMergeForward`, is kept for the stages exported by that name).
  *
  * "Forward" is the computation; a "stage" is only ever the compiled unit (`Stage`, ops/stage.ts).
  */
@@ -17,7 +20,16 @@ import type { Ops } from '../../ops/ops.js';
 import { DECODER_PREFIX, type SedArchitecture } from '../../architecture/sed-architecture.js';
 import { costMap } from './cost-map.js';
 import { appearanceGuidances, corrByClass, corrEmbed, corrGuidance } from './decoder-input.js';
-import { fusionClassAttention, fusionMerge, fusionPooled, fusionSpatial, gradualFusionLayer } from './gradual-fusion-layer.js';
+import {
+  fusionAddSums,
+  fusionClassAttention,
+  fusionClassAttentionFromSums,
+  fusionMerge,
+  fusionPooled,
+  fusionSpatial,
+  gradualFusionLayer,
+} from './gradual-fusion-layer.js';
+import type { ClassAttentionSums } from './class-attention.js';
 import { decoderHead, HEAD_AFTER_LAYER } from './heads.js';
 import { scoped, type ModelParams } from '../model-params.js';
 
@@ -157,6 +169,47 @@ export function decoderLayerMergeForward<T>(
     const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
     const spatial = fusionSpatial(ops, decoder, arch, layer, inputs.x);
     const features = fusionMerge(ops, decoder, layer, spatial, inputs.attended, inputs.guidance, cg);
+    const out: DecoderLayerOutputs<T> = { features, corrGuidance: cg };
+    if (withHead) out.logits = decoderHead(ops, decoder, HEAD_AFTER_LAYER[layer]!, features);
+    return out;
+  });
+}
+
+// ---- the same layer streamed over class chunks ------------------------------------------------
+// Two passes over the chunks: sums of the class attention (class-attention.ts), then each chunk
+// finished from them. Nothing holds every class at once: memory does not grow with T beyond the
+// layer's inputs and outputs. The FAM-spatial block runs in both passes (as it did in pool and merge).
+
+/** Per chunk, first pass: `previous` + the class-attention sums of the classes of `x` [t, c, H, W]. */
+export function decoderLayerSumsForward<T>(
+  ops: Ops<T>,
+  params: ModelParams<T>,
+  arch: DecoderArchitecture,
+  layer: number,
+  x: T,
+  previous: ClassAttentionSums<T>,
+): ClassAttentionSums<T> {
+  checkLayer(layer);
+  const decoder = scoped(params, DECODER_PREFIX);
+  return ops.tidy(() => fusionAddSums(ops, decoder, arch, layer, fusionPooled(ops, arch, fusionSpatial(ops, decoder, arch, layer, x)), previous));
+}
+
+/** Per chunk, second pass: the layer for the chunk's classes given the sums over every class. Same outputs as `decoderLayerForward`. */
+export function decoderLayerFromSumsForward<T>(
+  ops: Ops<T>,
+  params: ModelParams<T>,
+  arch: DecoderArchitecture,
+  layer: number,
+  inputs: { x: T; sums: ClassAttentionSums<T>; guidance: T; corrGuidanceInput: T },
+  withHead = true,
+): DecoderLayerOutputs<T> {
+  checkLayer(layer);
+  const decoder = scoped(params, DECODER_PREFIX);
+  return ops.tidy(() => {
+    const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
+    const spatial = fusionSpatial(ops, decoder, arch, layer, inputs.x);
+    const attended = fusionClassAttentionFromSums(ops, decoder, arch, layer, fusionPooled(ops, arch, spatial), inputs.sums);
+    const features = fusionMerge(ops, decoder, layer, spatial, attended, inputs.guidance, cg);
     const out: DecoderLayerOutputs<T> = { features, corrGuidance: cg };
     if (withHead) out.logits = decoderHead(ops, decoder, HEAD_AFTER_LAYER[layer]!, features);
     return out;

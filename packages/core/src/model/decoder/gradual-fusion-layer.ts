@@ -13,7 +13,14 @@
 import { SedsegError } from '../../errors.js';
 import type { Ops } from '../../ops/ops.js';
 import type { SedArchitecture } from '../../architecture/sed-architecture.js';
-import { classAttentionMerge, classAttentionPool, classAttentionPooled } from './class-attention.js';
+import {
+  classAttentionAddSums,
+  classAttentionFromSums,
+  classAttentionMerge,
+  classAttentionPool,
+  classAttentionPooled,
+  type ClassAttentionSums,
+} from './class-attention.js';
 import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from '../blocks/convnext-block.js';
 import { scoped, type ModelParams } from '../model-params.js';
 
@@ -75,6 +82,36 @@ export function fusionPooled<T>(ops: Ops<T>, arch: FusionArchitecture, spatial: 
 export function fusionClassAttention<T>(ops: Ops<T>, decoder: ModelParams<T>, arch: FusionArchitecture, layer: number, pooled: T): T {
   const params = scoped(decoder, `decoder${layer + 1}.attention.`);
   return classAttentionPooled(ops, params, pooled, { heads: arch.decoder_heads, pooling: squarePooling(arch) });
+}
+
+/** FAM class part streamed over class chunks, first pass: `previous` + the attention sums of `pooled`'s classes. */
+export function fusionAddSums<T>(
+  ops: Ops<T>,
+  decoder: ModelParams<T>,
+  arch: FusionArchitecture,
+  layer: number,
+  pooled: T,
+  previous: ClassAttentionSums<T>,
+): ClassAttentionSums<T> {
+  return classAttentionAddSums(ops, scoped(decoder, `decoder${layer + 1}.attention.`), pooled, previous, {
+    heads: arch.decoder_heads,
+    pooling: squarePooling(arch),
+  });
+}
+
+/** FAM class part streamed, second pass: the attention output of `pooled`'s classes from the sums over all. */
+export function fusionClassAttentionFromSums<T>(
+  ops: Ops<T>,
+  decoder: ModelParams<T>,
+  arch: FusionArchitecture,
+  layer: number,
+  pooled: T,
+  sums: ClassAttentionSums<T>,
+): T {
+  return classAttentionFromSums(ops, scoped(decoder, `decoder${layer + 1}.attention.`), pooled, sums, {
+    heads: arch.decoder_heads,
+    pooling: squarePooling(arch),
+  });
 }
 
 /**

@@ -11,10 +11,12 @@
  * | `decoderInput` | dense, text [T, P, D] | corrClasses, corrEmbed, maskAux (+ corr) — per class chunk |
  * | `decoderLayer{i}` | x [T, ·], guidance, corrGuidanceInput [T, ·] | features, corrGuidance, logits (as asked) |
  *
- * For many classes a decoder layer runs in class chunks instead (memory bounded by the chunk):
- * `decoderLayer{i}Pool` per chunk (x → pooled), `decoderLayer{i}Attention` on every class
- * (pooled → attended), `decoderLayer{i}Merge` per chunk (x, attended, guidance,
- * corrGuidanceInput → features, corrGuidance, logits).
+ * For many classes a decoder layer runs in class chunks instead, in two passes (memory bounded
+ * by the chunk, not the class count): `decoderLayer{i}Sums` per chunk (x, sumKVIn, sumKIn → the
+ * class attention's running sums sumKV, sumK), then `decoderLayer{i}FromSums` per chunk (x, sumKV, sumK,
+ * guidance, corrGuidanceInput → features, corrGuidance, logits). (`decoderLayer{i}Pool` →
+ * `decoderLayer{i}Attention` on every class → `decoderLayer{i}Merge`, the earlier split whose
+ * attention held every class, remain available.)
  *
  * T (classes) is the only size that changes between calls at a given resolution: inputs mark
  * it with `classAxis`. Category early rejection runs between decoder layers, on the host.
@@ -29,6 +31,8 @@ import {
   decoderLayerMergeForward,
   decoderLayerPoolForward,
   decoderLayerForward,
+  decoderLayerFromSumsForward,
+  decoderLayerSumsForward,
   type DecoderArchitecture,
 } from '../decoder/decoder-forward.js';
 
@@ -145,6 +149,45 @@ export function decoderLayerMergeStageOf<T>(
           arch,
           layer,
           { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
+          withHead,
+        ),
+        outputs,
+      ),
+  };
+}
+
+/** `decoderLayer{layer}Sums`: for a chunk of classes, the class attention's running sums (sumKVIn, sumKIn → sumKV, sumK). */
+export function decoderLayerSumsStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number): Stage<T> {
+  return {
+    name: `decoderLayer${layer}Sums`,
+    // graph inputs and outputs need distinct names: the sums so far come in as `*In`
+    inputs: [{ name: 'x', classAxis: 0 }, { name: 'sumKVIn' }, { name: 'sumKIn' }],
+    outputs: ['sumKV', 'sumK'],
+    run: (ops: Ops<T>, i) => ({ ...decoderLayerSumsForward(ops, params, arch, layer, i.x!, { sumKV: i.sumKVIn!, sumK: i.sumKIn! }) }),
+  };
+}
+
+/** `decoderLayer{layer}FromSums`: the layer for a chunk given the sums over every class, with the `outputs` asked for. */
+export function decoderLayerFromSumsStageOf<T>(
+  params: ModelParams<T>,
+  arch: DecoderArchitecture,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+): Stage<T> {
+  const withHead = outputs.includes('logits');
+  return {
+    name: `decoderLayer${layer}FromSums[${outputs.join(',')}]`,
+    inputs: [{ name: 'x', classAxis: 0 }, { name: 'sumKV' }, { name: 'sumK' }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
+    outputs,
+    run: (ops: Ops<T>, i) =>
+      selectOutputs(
+        ops,
+        decoderLayerFromSumsForward(
+          ops,
+          params,
+          arch,
+          layer,
+          { x: i.x!, sums: { sumKV: i.sumKV!, sumK: i.sumK! }, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
           withHead,
         ),
         outputs,
