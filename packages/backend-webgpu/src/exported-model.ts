@@ -11,15 +11,13 @@ import {
   assertRgbImage,
   ClassEmbeddingCache,
   classEmbeddingsCounted,
-  classMapsAtImageSize,
   EMBEDDING_VERSION,
   float16ToFloat32Array,
-  keptPerRejection,
-  labelAreas,
   preprocessImage,
   runDecoder,
   SedModel,
   SedsegError,
+  segmentationOf,
   tokenizerFingerprint,
   type ClassEmbeddingPersistence,
   type DecoderResult,
@@ -272,29 +270,17 @@ export class ExportedSedModel {
     } finally {
       ops.dispose(Object.values(f));
     }
-    const tDecoder = performance.now();
-    const { width, height } = image;
-    const { labels, probabilities } = classMapsAtImageSize(decoded, height, width, Boolean(options.probabilities));
-    const end = performance.now();
-    const result: Segmentation = {
-      width,
-      height,
+    return segmentationOf(decoded, {
+      image,
+      classes,
       resolution,
       pooling,
-      classes,
-      labels,
-      areas: labelAreas(labels, classes.length),
-      textEmbeddings: { cached: text.cached, encoded: text.encoded },
+      topK: options.topK,
+      probabilities: Boolean(options.probabilities),
+      text,
       backend: ops.name,
-      timings: { text: tText - start, image: tImage - tText, decoder: tDecoder - tImage, postprocess: end - tDecoder, total: end - start },
-    };
-    if (probabilities) result.probabilities = probabilities;
-    if (decoded.output !== undefined) {
-      result.topK = options.topK!;
-      result.keptPerStage = keptPerRejection(decoded);
-      result.keptClasses = Array.from(decoded.survivors!);
-    }
-    return result;
+      times: { start, text: tText, image: tImage, decoder: performance.now() },
+    });
   }
 
   /** Releases the compiled sessions. */

@@ -107,7 +107,7 @@ export {
   type ClassEmbeddingCacheOptions,
 } from './model/classes/class-embedding-cache.js';
 export { computeClassEmbeddings, classEmbeddingsCounted, type ClassEmbeddingOptions, type CountedClassEmbeddings } from './model/classes/class-embeddings.js';
-export { classMapsAtImageSize, labelAreas, keptPerRejection } from './model/segmentation-output.js';
+export { classMapsAtImageSize, labelAreas, keptPerRejection, segmentationOf, type SegmentationRun } from './model/segmentation-output.js';
 export { templateSetKey } from './model/classes/template-set-key.js';
 export type { TextTokenizer } from './model/classes/text-tokenizer.js';
 export { encodeTexts, type EncodeTextsOptions } from './model/encoders/text-encoder.js';

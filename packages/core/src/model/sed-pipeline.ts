@@ -19,7 +19,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import type { DecoderResult } from './decoder-run/decoder-result.js';
 import type { ImageFeatures } from './encoders/image-encoder.js';
 import type { SedModel, SedProgress, Segmentation, TraceFn } from './sed-model.js';
-import { classMapsAtImageSize, keptPerRejection, labelAreas } from './segmentation-output.js';
+import { segmentationOf } from './segmentation-output.js';
 
 /** A checked segmentation request (`SedModel.segment` resolves and validates the options). */
 export interface SegmentRequest {
@@ -73,31 +73,18 @@ export async function segmentImage<T>(model: SedModel<T>, image: RgbImage, reque
   const tDecoder = now();
 
   // Upsample the class maps to the image and take each pixel's best class.
-  const { width, height } = request.outputSize ?? image;
-  const crop = { height: image.height, width: image.width };
-  const { labels, probabilities } = classMapsAtImageSize(decoded, height, width, Boolean(request.probabilities), crop);
-  const areas = labelAreas(labels, classes.length);
-  const end = now();
-
-  const result: Segmentation = {
-    width,
-    height,
+  return segmentationOf(decoded, {
+    image,
+    outputSize: request.outputSize,
+    classes,
     resolution,
     pooling,
-    classes,
-    labels,
-    areas,
-    textEmbeddings: { cached: text.cached, encoded: text.encoded },
+    topK: request.topK,
+    probabilities: Boolean(request.probabilities),
+    text,
     backend: ops.name,
-    timings: { text: tText - start, image: tImage - tText, decoder: tDecoder - tImage, postprocess: end - tDecoder, total: end - start },
-  };
-  if (probabilities) result.probabilities = probabilities;
-  if (decoded.output !== undefined) {
-    result.topK = request.topK!;
-    result.keptPerStage = keptPerRejection(decoded);
-    result.keptClasses = Array.from(decoded.survivors!);
-  }
-  return result;
+    times: { start, text: tText, image: tImage, decoder: tDecoder },
+  });
 }
 
 /** Traces the model input and every image feature under the golden names. */
