@@ -15,7 +15,7 @@ import {
   TEST_MIN_SIZE,
   VOCABULARIES,
 } from '@sedseg/core';
-import { type EvalPair, findConfig, listEvalPairs, loadSedModel, readLabelFile, writeFileAtomic } from '@sedseg/core/node';
+import { type EvalPair, findConfig, listEvalPairs, readLabelFile, writeFileAtomic } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { BACKEND_HELP, backendRequest, startBackend } from '../backends.js';
 import { defaultCacheDir } from '../cache-dir.js';
@@ -25,7 +25,8 @@ import { buildResult, confusionOfRecords, type EvalResultImage, formatResult } f
 import { canonical, type EvalSettings, sha256File, sha256Json } from '../eval-settings.js';
 import { type EvalImageRecord, EvalState } from '../eval-state.js';
 import { readImageFile } from '../image-io.js';
-import { checkSegmentMemory, maxMemoryOption } from '../memory-check.js';
+import { maxMemoryOption } from '../memory-check.js';
+import { loadCheckedModel } from '../load-checked-model.js';
 import { checkOutputDir, createOutputDir } from '../output-dir.js';
 import { maxPixelsOption } from '../pixel-limit.js';
 import { poolingHelp, poolingOption } from '../pooling-option.js';
@@ -335,24 +336,18 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     if (runtime.notice !== undefined) tell(`sedseg eval: ${runtime.notice}`);
     environment = { backend: runtime.name, device: runtime.device, threads: threads?.threads ?? null, node: process.version };
     const ops = runtime.ops;
-    await checkSegmentMemory(
-      {
-        weightsPath: weights.path,
-        ...(values.config !== undefined ? { configPath: values.config as string } : {}),
-        resolution,
-        classes: source.prompts.length,
-        pooling,
-        ...(topK !== undefined ? { topK } : {}),
-        ...(ops.preferredClassChunk !== undefined ? { classChunk: ops.preferredClassChunk } : {}),
-      },
-      maxMemory,
-    );
     const onProgress = (p: SedProgress): void => bar.report(p);
-    const model = await loadSedModel(weights.path, {
-      backend: ops,
-      onProgress,
+    const { model } = await loadCheckedModel({
+      ops,
+      weightsPath: weights.path,
       ...(values.config !== undefined ? { configPath: values.config as string } : {}),
       ...(cacheDir !== undefined ? { cacheDir } : {}),
+      resolution,
+      classes: source.prompts.length,
+      pooling,
+      ...(topK !== undefined ? { topK } : {}),
+      maxMemory,
+      onProgress,
     });
     bar.clear();
     if (predDir !== undefined) await createOutputDir(predDir);

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { isSedsegError, SedModel, SedsegError, type Segmentation, type SedProgress } from '@sedseg/core';
-import { loadSedModel } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { entryExists } from '@sedseg/core/node';
 import { BACKEND_HELP, backendRequest, startBackend } from '../backends.js';
@@ -25,7 +24,8 @@ import { UsageError } from '../usage-error.js';
 import { optionalPositiveInt } from '../positive-int.js';
 import { poolingOption, poolingHelp } from '../pooling-option.js';
 import { resolveWeightsArg, DEFAULT_MODEL } from '../weights-arg.js';
-import { checkSegmentMemory, maxMemoryOption } from '../memory-check.js';
+import { maxMemoryOption } from '../memory-check.js';
+import { loadCheckedModel } from '../load-checked-model.js';
 import type { CommandIO } from '../command.js';
 
 export const SEGMENT_HELP = `Usage: sedseg segment IMAGE|DIR|PATTERN... [--weights W]
@@ -233,24 +233,18 @@ export async function segmentCommand(argv: string[], io: CommandIO): Promise<num
   const runtime = await startBackend(backendRequested);
   if (runtime.notice !== undefined) tell(`sedseg segment: ${runtime.notice}`);
   const ops = runtime.ops;
-  const memory = await checkSegmentMemory(
-    {
-      weightsPath: weights.path,
-      ...(values.config !== undefined ? { configPath: values.config as string } : {}),
-      resolution,
-      classes: classes.length,
-      pooling,
-      ...(topK !== undefined ? { topK } : {}),
-      ...(ops.preferredClassChunk !== undefined ? { classChunk: ops.preferredClassChunk } : {}),
-    },
-    maxMemory,
-  );
   const onProgress = (p: SedProgress): void => bar.report(p);
-  const model = await loadSedModel(weights.path, {
-    backend: ops,
-    onProgress,
+  const { model, memory } = await loadCheckedModel({
+    ops,
+    weightsPath: weights.path,
     ...(values.config !== undefined ? { configPath: values.config as string } : {}),
     ...(cacheDir !== undefined ? { cacheDir } : {}),
+    resolution,
+    classes: classes.length,
+    pooling,
+    ...(topK !== undefined ? { topK } : {}),
+    maxMemory,
+    onProgress,
   });
   bar.clear();
   const palette = classPalette(classes.length);
