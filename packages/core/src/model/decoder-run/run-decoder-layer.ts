@@ -102,14 +102,11 @@ async function runLayerOnAllClasses<T>(
   const attended = await classAttentionInBands(run, layer, pooled, x.counts);
   tensors.drop(...pooled);
   const mergeStage = decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
-  const perChunk: Record<string, T>[] = [];
-  for (const [i, part] of x.parts.entries()) {
-    perChunk.push(await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! }));
-    // the chunk's inputs are not needed any more: free them as the layer goes
-    tensors.drop(attended.parts[i], part, cgIn.parts[i]);
-    run.progress.advance(layer + 1, x.counts[i]!, 0.75);
-  }
-  return perChunk;
+  return finishEachChunk(run, layer, x, cgIn, async (part, i) => {
+    const out = await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! });
+    tensors.drop(attended.parts[i]);
+    return out;
+  });
 }
 
 /** Several chunks, attention streamed: the class attention's sums over every chunk, then each chunk from them. */
@@ -137,14 +134,30 @@ async function runLayerStreamed<T>(
     run.progress.advance(layer + 1, x.counts[i]!, 0.25);
   }
   const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs);
+  const perChunk = await finishEachChunk(run, layer, x, cgIn, (part, i) =>
+    runStage(ops, finishStage, { x: part, sumKV, sumK, guidance, corrGuidanceInput: cgIn.parts[i]! }),
+  );
+  tensors.drop(sumKV, sumK);
+  return perChunk;
+}
+
+/**
+ * The second pass of a split layer: `finish` each chunk (three quarters of the layer's work),
+ * freeing the chunk's inputs as the layer goes.
+ */
+async function finishEachChunk<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  x: ClassChunks<T>,
+  cgIn: ClassChunks<T>,
+  finish: (part: T, index: number) => Promise<Record<string, T>>,
+): Promise<Record<string, T>[]> {
   const perChunk: Record<string, T>[] = [];
   for (const [i, part] of x.parts.entries()) {
-    perChunk.push(await runStage(ops, finishStage, { x: part, sumKV, sumK, guidance, corrGuidanceInput: cgIn.parts[i]! }));
-    // the chunk's inputs are not needed any more: free them as the layer goes
-    tensors.drop(part, cgIn.parts[i]);
+    perChunk.push(await finish(part, i));
+    run.tensors.drop(part, cgIn.parts[i]);
     run.progress.advance(layer + 1, x.counts[i]!, 0.75);
   }
-  tensors.drop(sumKV, sumK);
   return perChunk;
 }
 

@@ -132,6 +132,23 @@ export function decoderLayerForward<T>(
   });
 }
 
+/** The end of a split layer: the merge of the spatial block with the class attention's output, and the head. */
+function mergedLayerOutputs<T>(
+  ops: Ops<T>,
+  decoder: ModelParams<T>,
+  layer: number,
+  spatial: T,
+  attended: T,
+  guidance: T,
+  cg: T,
+  withHead: boolean,
+): DecoderLayerOutputs<T> {
+  const features = fusionMerge(ops, decoder, layer, spatial, attended, guidance, cg);
+  const out: DecoderLayerOutputs<T> = { features, corrGuidance: cg };
+  if (withHead) out.logits = decoderHead(ops, decoder, HEAD_AFTER_LAYER[layer]!, features);
+  return out;
+}
+
 // ---- the same layer split for class chunks ---------------------------------------------------
 // Only the class attention needs every class, and only at pooled resolution: a layer runs as
 // `decoderLayerPoolForward` per chunk → `decoderLayerAttentionForward` on all classes →
@@ -168,10 +185,7 @@ export function decoderLayerMergeForward<T>(
   return ops.tidy(() => {
     const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
     const spatial = fusionSpatial(ops, decoder, arch, layer, inputs.x);
-    const features = fusionMerge(ops, decoder, layer, spatial, inputs.attended, inputs.guidance, cg);
-    const out: DecoderLayerOutputs<T> = { features, corrGuidance: cg };
-    if (withHead) out.logits = decoderHead(ops, decoder, HEAD_AFTER_LAYER[layer]!, features);
-    return out;
+    return mergedLayerOutputs(ops, decoder, layer, spatial, inputs.attended, inputs.guidance, cg, withHead);
   });
 }
 
@@ -209,9 +223,6 @@ export function decoderLayerFromSumsForward<T>(
     const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
     const spatial = fusionSpatial(ops, decoder, arch, layer, inputs.x);
     const attended = fusionClassAttentionFromSums(ops, decoder, arch, layer, fusionPooled(ops, arch, spatial), inputs.sums);
-    const features = fusionMerge(ops, decoder, layer, spatial, attended, inputs.guidance, cg);
-    const out: DecoderLayerOutputs<T> = { features, corrGuidance: cg };
-    if (withHead) out.logits = decoderHead(ops, decoder, HEAD_AFTER_LAYER[layer]!, features);
-    return out;
+    return mergedLayerOutputs(ops, decoder, layer, spatial, attended, inputs.guidance, cg, withHead);
   });
 }
