@@ -10,11 +10,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareWithGolden, golden } from './eval-golden.js';
-import { REFERENCE_DIR, runCliAsync } from './run-cli.js';
+import { compareWithGolden, golden, TINY_EVAL_ARGS } from './eval-golden.js';
+import { runCliAsync } from './run-cli.js';
 
 const ENABLED = process.env.SEDSEG_EVAL_ACCEPTANCE === '1';
-const TINY = join(REFERENCE_DIR, 'tiny/model.pth');
 let work: string;
 
 beforeAll(() => {
@@ -39,12 +38,7 @@ describe.skipIf(!ENABLED).each([
         dataset,
         '--root',
         g.root,
-        '--weights',
-        TINY,
-        '--resolution',
-        '320',
-        '--backend',
-        'ort',
+        ...TINY_EVAL_ARGS,
         ...(path === 'cer' ? ['--topk', '8'] : []),
         '--out',
         out,

@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalInput } from '@sedseg/core';
 import { readImageFile } from '../src/image-io.js';
-import { compareWithGolden, golden } from './eval-golden.js';
-import { REFERENCE_DIR, runCliAsync } from './run-cli.js';
+import { compareWithGolden, golden, TINY_EVAL_ARGS } from './eval-golden.js';
+import { runCliAsync } from './run-cli.js';
 
-const TINY = join(REFERENCE_DIR, 'tiny/model.pth');
 let work: string;
 
 beforeAll(() => {
@@ -52,25 +51,9 @@ interface Result {
 async function evaluate(args: string[], tag: string): Promise<{ result: Result; predictions: string; stdout: string }> {
   const out = join(work, `${tag}.json`);
   const predictions = join(work, `${tag}-predictions`);
-  const r = await runCliAsync(
-    [
-      'eval',
-      ...args,
-      '--weights',
-      TINY,
-      '--resolution',
-      '320',
-      '--backend',
-      'ort',
-      '--out',
-      out,
-      '--save-predictions',
-      predictions,
-      '--cache-dir',
-      join(work, 'cache'),
-    ],
-    { timeout: 120_000 },
-  );
+  const r = await runCliAsync(['eval', ...args, ...TINY_EVAL_ARGS, '--out', out, '--save-predictions', predictions, '--cache-dir', join(work, 'cache')], {
+    timeout: 120_000,
+  });
   expect(r.stderr + r.stdout).not.toMatch(/internal error/);
   expect(r.code, r.stderr).toBe(0);
   return { result: JSON.parse(readFileSync(out, 'utf8')) as Result, predictions, stdout: r.stdout };

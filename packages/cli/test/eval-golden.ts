@@ -12,6 +12,9 @@ import { ConfusionMatrix, semSegMetrics } from '@sedseg/core';
 import { readLabelFile } from '@sedseg/core/node';
 import { REFERENCE_DIR } from './run-cli.js';
 
+/** The run the reference's eval data was made with: the tiny model at R = 320 (pooling 1, the default), on ort. */
+export const TINY_EVAL_ARGS: readonly string[] = ['--weights', join(REFERENCE_DIR, 'tiny/model.pth'), '--resolution', '320', '--backend', 'ort'];
+
 export interface GoldenImage {
   image_file: string;
   gt_file: string;

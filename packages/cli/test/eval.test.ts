@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTiffLabels, readLabelFile } from '@sedseg/core/node';
+import { TINY_EVAL_ARGS } from './eval-golden.js';
 import { CLI, REFERENCE_DIR, runCli, runCliAsync } from './run-cli.js';
 
 const TINY = join(REFERENCE_DIR, 'tiny/model.pth');
@@ -78,12 +79,7 @@ beforeAll(async () => {
     join(data, 'classes.json'),
     '--ignore-label',
     '255',
-    '--weights',
-    TINY,
-    '--resolution',
-    '320',
-    '--backend',
-    'ort',
+    ...TINY_EVAL_ARGS,
     '--threads',
     '1',
     '--cache-dir',
