@@ -9,3 +9,14 @@ export {
   type LoadedTfjs,
 } from './platform.js';
 export { tfjsBackend } from './tfjs-backend.js';
+export {
+  SedTrainer,
+  SED_MAX_ITER,
+  type SedTrainerOptions,
+  type TrainingBatch,
+  type TrainingLabels,
+  type StepOptions,
+  type StepResult,
+} from './train/sed-trainer.js';
+export { ensureTfjsGradients } from './train/tfjs-gradients.js';
+export { semSegLoss } from './train/sem-seg-loss.js';

@@ -10,7 +10,7 @@
  * faster than the stock tfjs cpu kernels; while tfjs records gradients (and on every other
  * backend) only tfjs ops are used, so autodiff works.
  */
-import { SedsegError, normalizeAxis, resizeBilinearPlanes, type Conv2dOptions, type MatmulOptions, type Ops, type Shape } from '@sedseg/core';
+import { SedsegError, bilinearMatrix, normalizeAxis, resizeBilinearPlanes, type Conv2dOptions, type MatmulOptions, type Ops, type Shape } from '@sedseg/core';
 import type { Tensor, Tensor4D, TensorContainer } from '@tensorflow/tfjs-core';
 import * as K from './cpu-kernels.js';
 import { loadTfjs, type LoadedTfjs, type LoadTfjsOptions, type ResolvedTfjsPlatform, type TfjsNamespace, type TfjsPlatform } from './platform.js';
@@ -187,6 +187,15 @@ export class TfjsOps implements Ops<Tensor> {
   tidy<R>(fn: () => R): R {
     this.use();
     return this.tf.tidy(fn as () => TensorContainer) as R;
+  }
+
+  /**
+   * `x.detach()`: a tensor on the same data that the gradient tape does not lead back to `x`
+   * (tfjs has no stop-gradient op; a tensor made from the data id is not an op output).
+   */
+  detach(x: Tensor): Tensor {
+    this.use();
+    return this.tf.engine().makeTensorFromDataId(x.dataId, [...x.shape], x.dtype);
   }
 
   dispose(x: Tensor | readonly Tensor[]): void {
@@ -644,6 +653,15 @@ export class TfjsOps implements Ops<Tensor> {
       if (this.fast(x)) {
         // PyTorch's own rules, float32 source coordinates included (bit-exact)
         return this.make(resizeBilinearPlanes(this.host(x), P, H, W, h, w, alignCorners), [...lead, h, w]);
+      }
+      if (this.recording()) {
+        // tfjs's ResizeBilinearGrad ignores half-pixel centres (wrong gradient for
+        // align_corners=false): resize as two matmuls with the interpolation matrices instead
+        const aw = this.tf.tensor2d(bilinearMatrix(W, w, alignCorners), [w, W]);
+        const ah = this.tf.tensor2d(bilinearMatrix(H, h, alignCorners), [h, H]);
+        const rows = tf.matMul(tf.reshape(x, [P * H, W]), aw, false, true); // [P·H, w]
+        const cols = tf.matMul(tf.reshape(tf.transpose(tf.reshape(rows, [P, H, w]), [0, 2, 1]), [P * w, H]), ah, false, true); // [P·w, h]
+        return tf.reshape(tf.transpose(tf.reshape(cols, [P, w, h]), [0, 2, 1]), [...lead, h, w]);
       }
       // every plane is one image of a batch, with one channel: no transpose needed
       const x4 = tf.reshape(x, [P, H, W, 1]) as Tensor4D;

@@ -86,7 +86,7 @@ export { normalizeAxis } from './ops/ops.js';
 export type { RgbImage } from './image/rgb-image.js';
 export { assertRgbImage } from './image/rgb-image.js';
 export { preprocessImage, validateResolution, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD } from './image/preprocess.js';
-export { resizeBilinearPlanes, bilinearTaps } from './image/resize-bilinear.js';
+export { resizeBilinearPlanes, bilinearTaps, bilinearMatrix } from './image/resize-bilinear.js';
 export { topKSurvivors, maskToIndices } from './model/decoder-run/category-early-rejection.js';
 export { uploadParams, scoped, type ModelParams } from './model/model-params.js';
 
@@ -185,3 +185,6 @@ export { evalInput, semSegPostprocessLabels, type EvalInput } from './eval/sem-s
 export { ConfusionMatrix, clampBackground, type ConfusionEntry, type LabelArray, type AddLabelsOptions } from './eval/confusion-matrix.js';
 export { semSegMetrics, type SemSegMetrics } from './eval/sem-seg-metrics.js';
 export { EVAL_DATASETS, EVAL_DATASET_NAMES, evalDataset, type EvalDataset, type EvalDatasetName } from './eval/datasets.js';
+
+// training (the authors recipe; backends that record gradients run it)
+export * from './train/index.js';

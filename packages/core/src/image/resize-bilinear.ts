@@ -69,3 +69,20 @@ export function resizeBilinearPlanes(
   }
   return out;
 }
+
+/**
+ * The same resize along one axis as a matrix [outSize, inSize] (row d holds the two taps of
+ * output d), so `resize(x) = A_h · x · A_wᵀ`. Backends whose own resize kernels have no correct
+ * gradient for PyTorch's rules resize with it while training (matmul's gradient is exact).
+ */
+export function bilinearMatrix(inSize: number, outSize: number, alignCorners: boolean): Float32Array {
+  const t = bilinearTaps(inSize, outSize, alignCorners);
+  const m = new Float32Array(outSize * inSize);
+  for (let d = 0; d < outSize; d++) {
+    const lo = d * inSize + t.i0[d]!;
+    const hi = d * inSize + t.i1[d]!;
+    m[lo] = m[lo]! + t.w0[d]!;
+    m[hi] = m[hi]! + t.w1[d]!;
+  }
+  return m;
+}
