@@ -14,21 +14,16 @@
  * `training` to its loop to make them.
  */
 import { SedsegError } from '../errors.js';
+import type { EvalDataset } from '../eval/datasets.js';
 import { VOCABULARIES, type VocabularyName } from '../vocabularies/index.js';
 
 export type TrainDatasetName = 'coco-stuff' | 'ade150';
 
-export interface TrainDatasetLayout {
+/** Folders, extensions, ignore label and vocabulary as for the evaluation datasets. */
+export interface TrainDatasetLayout extends Pick<EvalDataset, 'imageDir' | 'labelDir' | 'imageExt' | 'labelExt' | 'ignoreLabel' | 'vocabulary' | 'classNames'> {
   name: TrainDatasetName;
   /** The authors' detectron2 registration, when they register this split. */
   registration?: string;
-  imageDir: string;
-  labelDir: string;
-  imageExt: string;
-  labelExt: string;
-  ignoreLabel: number;
-  vocabulary: VocabularyName;
-  classNames: readonly string[];
 }
 
 const layout = (name: TrainDatasetName, registration: string | undefined, imageDir: string, labelDir: string, vocabulary: VocabularyName): TrainDatasetLayout =>
