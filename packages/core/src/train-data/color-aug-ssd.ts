@@ -90,11 +90,11 @@ export function hsvToRgbOpenCv(hsv: Uint8Array): Uint8Array {
     const tab2 = f32(v * f32(1 - f32(s * h)));
     const tab3 = f32(v * f32(1 - f32(s * f32(1 - h))));
     // OpenCV's sector table {b, g, r}: 0 {1,3,0} 1 {1,0,2} 2 {3,0,1} 3 {0,2,1} 4 {0,1,3} 5 {2,1,0}
-    const tab = [v, tab1, tab2, tab3];
     const order = SECTORS[sector] ?? SECTORS[0]!;
-    out[i + 2] = toByte(tab[order[0]]!);
-    out[i + 1] = toByte(tab[order[1]]!);
-    out[i] = toByte(tab[order[2]]!);
+    const pick = (k: number): number => (k === 0 ? v : k === 1 ? tab1 : k === 2 ? tab2 : tab3);
+    out[i + 2] = toByte(pick(order[0]));
+    out[i + 1] = toByte(pick(order[1]));
+    out[i] = toByte(pick(order[2]));
   }
   return out;
 }

@@ -37,6 +37,7 @@ export async function loadTrainingBatch(dataset: TrainingDataset, iteration: num
   if (sampler.numSamples !== dataset.size || sampler.batchSize !== options.batchSize || sampler.seed !== options.seed) {
     throw new SedsegError('E_ARGUMENT', 'the sampler was made for another dataset size, batch size or seed');
   }
+  // the mapper pads and crops with the dataset's ignore label (`meta.ignore_label`)
   const augmentation = { ...options.augmentation, ignoreLabel: dataset.ignoreLabel };
   const indices = sampler.batch(iteration);
   const samples = await Promise.all(
