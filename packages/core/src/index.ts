@@ -188,3 +188,44 @@ export { EVAL_DATASETS, EVAL_DATASET_NAMES, evalDataset, type EvalDataset, type 
 
 // training (the authors recipe; backends that record gradients run it)
 export * from './train/index.js';
+
+// training data (the authors' training mapper, sampler and a synthetic dataset)
+export { SeededRandom, randomStream, RANDOM_STREAM } from './train-data/seeded-random.js';
+export { TrainingSampler, batchIndices, epochPermutation, augmentationRandom } from './train-data/training-batches.js';
+export { assertLabelImage, cropRaster, flipRasterHorizontal, padRasterTo, type LabelImage, type PixelArray, type Raster } from './train-data/raster.js';
+export { resizeLabelsNearest, torchNearestIndices } from './train-data/label-resize.js';
+export { colorAugSsd, rgbToHsvOpenCv, hsvToRgbOpenCv, COLOR_AUG_SSD } from './train-data/color-aug-ssd.js';
+export {
+  augmentTrainingSample,
+  trainAugmentationOptions,
+  validateTrainAugmentationOptions,
+  sampleShortEdge,
+  resizeShortestEdge,
+  chooseCrop,
+  cropSample,
+  flipSample,
+  padSample,
+  SED_TRAIN_AUGMENTATION,
+  IMAGE_PAD_VALUE,
+  type TrainAugmentationOptions,
+  type AugmentedSample,
+  type CropWindow,
+} from './train-data/train-augmentation.js';
+export {
+  checkTrainingSample,
+  checkLabelValues,
+  checkTrainingClasses,
+  memoryTrainingDataset,
+  type TrainingDataset,
+  type TrainingSample,
+} from './train-data/training-dataset.js';
+export { loadTrainingBatch, type TrainingBatch, type TrainingBatchOptions } from './train-data/training-batch.js';
+export { TRAIN_DATASETS, TRAIN_DATASET_NAMES, trainDataset, type TrainDatasetLayout, type TrainDatasetName } from './train-data/train-datasets.js';
+export {
+  syntheticSample,
+  syntheticDataset,
+  SYNTHETIC_CLASS_NAMES,
+  SYNTHETIC_IGNORE_LABEL,
+  type SyntheticOptions,
+  type SyntheticSample,
+} from './train-data/synthetic-shapes.js';

@@ -32,3 +32,15 @@ export { verifyCheckpointFile } from './node/verify-checkpoint-file.js';
 export { referenceDirectory } from './node/reference-directory.js';
 export { readLabelFile, decodePngLabels, decodeTiffLabels, type LabelMap } from './node/label-file.js';
 export { listEvalPairs, type EvalPair, type EvalPairs } from './node/eval-pairs.js';
+export {
+  openTrainingFolder,
+  openTrainingDataset,
+  scanTrainingLabels,
+  type OpenTrainingFolderOptions,
+  type OpenTrainingDatasetOptions,
+  type TrainingFolder,
+  type ReadImageFn,
+  type LabelScan,
+} from './node/training-folder.js';
+export { writeSyntheticDataset, type WrittenSyntheticDataset } from './node/synthetic-dataset.js';
+export { encodePng8 } from './node/png-write.js';
