@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPth } from '../src/checkpoint/pth-reader.js';
+import { unpickle } from '../src/checkpoint/pickle.js';
+import { PickleEmitter } from '../src/checkpoint/pickle-writer.js';
 import { pthStatePickle, writePth } from '../src/checkpoint/pth-writer.js';
 import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
 import { memorySource } from '../src/io/byte-source.js';
@@ -21,6 +23,9 @@ const dir = mkdtempSync(join(tmpdir(), 'sedseg-pth-write-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const hasPython = spawnSync('python3', ['-c', 'import zipfile, pickle, pickletools'], { encoding: 'utf8' }).status === 0;
+/** A Python with torch, for the real torch.load check: SEDSEG_TORCH_PYTHON, else python3 if it has torch. */
+const TORCH_PYTHON = process.env.SEDSEG_TORCH_PYTHON ?? 'python3';
+const hasTorch = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
 /**
  * Loads a written .pth with CPython's own zipfile and pickle (torch's stand-ins: the globals
@@ -263,6 +268,35 @@ describe('writePthFile', () => {
       const back = await store.read(k);
       expect([back.dtype, back.shape, sha(back)], k).toEqual([t.dtype, t.shape, sha(t)]);
     }
+  });
+
+  it.skipIf(!hasTorch)('loads with torch.load (weights_only, mmap) as {"model": OrderedDict} of CPU tensors', () => {
+    const script = `
+import collections, sys, torch
+ref = torch.load(sys.argv[1], weights_only=True)['model']
+for path, dtype in ((sys.argv[2], torch.float32), (sys.argv[3], torch.float16)):
+    for mmap in (False, True):
+        obj = torch.load(path, weights_only=True, mmap=mmap)
+        sd = obj['model']
+        assert list(obj) == ['model'] and type(sd) is collections.OrderedDict and list(sd) == list(ref)
+        for k, v in sd.items():
+            assert v.dtype == dtype and v.device.type == 'cpu' and v.is_contiguous() and torch.equal(v, ref[k].to(dtype)), k
+print('ok')
+`;
+    const r = spawnSync(TORCH_PYTHON, ['-c', script, TINY_PTH, fp32Path, fp16Path], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('ok');
+  });
+
+  it('emits integers with the opcodes CPython picks, read back exactly', () => {
+    const values = [0, 255, 256, 65535, 65536, -1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 40, 2 ** 53 - 1];
+    const p = new PickleEmitter().proto(2).mark();
+    for (const v of values) p.int(v);
+    const pkl = p.tuple(values.length).stop().bytes();
+    expect(unpickle(pkl, { source: 'ints', globals: new Map() })).toEqual(values);
+    // BININT1, BININT2 and BININT up to 32-bit signed; LONG1 beyond.
+    expect([...pkl.subarray(3, 5)]).toEqual([0x4b, 0]);
+    expect(pkl.filter((b, i) => i > 2 && b === 0x8a).length).toBeGreaterThanOrEqual(3);
   });
 
   it('batches dict items by 1000 like CPython', () => {
