@@ -48,6 +48,9 @@ export { memoryWeightStore } from './weights/memory-store.js';
 export { openWeights, sniffWeightsFormat, type WeightsFormat } from './weights/open-weights.js';
 export { openPth, PTH_GLOBALS, MAX_PICKLE_BYTES, MAX_STATE_DICT_DEPTH, MAX_BROADCAST_BYTES } from './checkpoint/pth-reader.js';
 export { MAX_PICKLE_OBJECTS, MAX_PICKLE_INT_BYTES, MAX_PICKLE_INT_DIGITS } from './checkpoint/pickle.js';
+export { writePth, pthStatePickle, contiguousStrides, TORCH_STORAGE_TYPES, type WritePthOptions } from './checkpoint/pth-writer.js';
+export { PickleEmitter } from './checkpoint/pickle-writer.js';
+export { ZipStreamWriter, type ByteSink, type ZipStreamWriterOptions } from './io/zip-writer.js';
 export {
   openZip,
   looksLikeZip,

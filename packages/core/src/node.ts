@@ -6,6 +6,7 @@ export { fileSource } from './node/file-source.js';
 export { pathExists } from './node/path-exists.js';
 export { entryExists, stageFile, writeFileAtomic, type StagedFile, type OverwriteHint } from './node/atomic-write.js';
 export { writeSafetensorsFile, type WriteSafetensorsOptions } from './node/write-safetensors.js';
+export { writePthFile, type WritePthFileOptions } from './node/write-pth-file.js';
 export { openWeightsFile, findConfig, readConfigFile, configCandidates, type LoadedConfig } from './node/open-weights-file.js';
 export { loadDefaultTokenizer } from './node/default-tokenizer.js';
 export { ClassEmbeddingDiskCache } from './node/class-embedding-disk-cache.js';

@@ -13,7 +13,7 @@ import {
   type SedArchitecture,
   type TensorInfo,
 } from '@sedseg/core';
-import { configCandidates, entryExists, findConfig, openWeightsFile, writeFileAtomic, writeSafetensorsFile } from '@sedseg/core/node';
+import { configCandidates, entryExists, findConfig, openWeightsFile, writeFileAtomic, writePthFile, writeSafetensorsFile } from '@sedseg/core/node';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../usage-error.js';
 import { resolveWeightsArg } from '../weights-arg.js';
@@ -21,20 +21,25 @@ import type { CommandIO } from '../command.js';
 
 const OVERWRITE_HINT = 'use --overwrite to replace it';
 
-export const CONVERT_HELP = `Usage: sedseg convert WEIGHTS --out F.safetensors [--fp16 | --bf16] [--config FILE] [--overwrite]
+export const CONVERT_HELP = `Usage: sedseg convert WEIGHTS --out F.safetensors|F.pth [--fp16 | --bf16] [--config FILE] [--overwrite]
 
-Converts a SED checkpoint (.pth or .safetensors) to a safetensors file, one tensor at a time
-(the checkpoint is never held in memory whole). The architecture is inferred from the tensor
+Converts a SED checkpoint (.pth or .safetensors) to a safetensors file or to a PyTorch
+checkpoint, one tensor at a time (the checkpoint is never held in memory whole). The architecture is inferred from the tensor
 shapes and checked first: a checkpoint of another kind, or with missing or mis-shaped keys, is
 refused. Only the tensors the model uses (plus logit_scale) are kept; unexpected keys are
 dropped and counted. The inferred architecture is also written beside the output as
 <F>.config.json, where "sedseg" finds it on its own, so sizes that shapes do not show
 (text_heads, decoder_heads, decoder_pooling) survive the conversion.
 
+An --out ending in .pth gets the torch.save format the authors' PyTorch code loads:
+torch.load(F) returns {"model": state_dict}, an OrderedDict of the official key names to
+CPU tensors (float32, or float16 / bfloat16 with --fp16 / --bf16).
+
 WEIGHTS is a file, a released model by name (sed-b, sed-l) or an http(s) URL (downloaded once
 into the cache).
 Options:
-  --out F          output .safetensors file (its config goes to F without .safetensors + .config.json)
+  --out F          output file: .safetensors, or .pth for torch.load (its config goes to F without
+                   the extension + .config.json)
   --fp16           store float tensors as float16 (default: float32)
   --bf16           store float tensors as bfloat16
   --config FILE    architecture config (reference config.json layout). Default: <name>.config.json
@@ -45,6 +50,7 @@ Options:
 Examples:
   sedseg convert model_final.pth --out sed_base.safetensors
   sedseg convert model_final.pth --out sed_base.fp16.safetensors --fp16
+  sedseg convert run/model.safetensors --out model_final.pth
   sedseg convert tiny/model.pth --config tiny/config.json --out tiny.safetensors --overwrite`;
 
 /** Where the config of a converted file goes: the first place `findConfig` looks. */
@@ -93,7 +99,8 @@ export async function convertCommand(argv: string[], io: CommandIO): Promise<num
   const input = positionals[0]!;
   const out = values.out as string | undefined;
   if (out === undefined || out === '') throw new UsageError('missing --out', 'convert');
-  if (!/\.safetensors$/i.test(out)) throw new UsageError(`--out must name a .safetensors file, got "${out}"`, 'convert');
+  const format = /\.safetensors$/i.test(out) ? 'safetensors' : /\.pth$/i.test(out) ? 'pth' : undefined;
+  if (format === undefined) throw new UsageError(`--out must name a .safetensors or .pth file, got "${out}"`, 'convert');
   if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other', 'convert');
   const dtype: FloatDType = values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : 'float32';
   const overwrite = Boolean(values.overwrite);
@@ -131,12 +138,17 @@ export async function convertCommand(argv: string[], io: CommandIO): Promise<num
         else yield [name, dtype === 'float32' ? toFloat32(t) : castFloat(t, dtype)];
       }
     }
-    await writeSafetensorsFile(out, tensors(), {
-      infos: kept,
-      metadata: { format: 'pt', 'sedseg.source': basename(input), 'sedseg.architecture': JSON.stringify(architecture) },
-      overwrite,
-      overwriteHint: OVERWRITE_HINT,
-    });
+    if (format === 'pth') {
+      // torch.save has no place for metadata: the config written beside it keeps the architecture.
+      await writePthFile(out, tensors(), { infos: kept, overwrite, overwriteHint: OVERWRITE_HINT });
+    } else {
+      await writeSafetensorsFile(out, tensors(), {
+        infos: kept,
+        metadata: { format: 'pt', 'sedseg.source': basename(input), 'sedseg.architecture': JSON.stringify(architecture) },
+        overwrite,
+        overwriteHint: OVERWRITE_HINT,
+      });
+    }
   } finally {
     await store.close();
   }
