@@ -13,6 +13,9 @@
 import { SedsegError, bilinearMatrix, normalizeAxis, resizeBilinearPlanes, type Conv2dOptions, type MatmulOptions, type Ops, type Shape } from '@sedseg/core';
 import type { Tensor, Tensor4D, TensorContainer } from '@tensorflow/tfjs-core';
 import * as K from './cpu-kernels.js';
+import { conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2dGradients } from './cpu-conv-gradients.js';
+import { batchedMatmul, batchedMatmulGradients, type Shape3 } from './cpu-matmul-gradients.js';
+import { geluGradient, groupNormGradients, layerNormRowsGradients } from './cpu-norm-gradients.js';
 import { loadTfjs, type LoadedTfjs, type LoadTfjsOptions, type ResolvedTfjsPlatform, type TfjsNamespace, type TfjsPlatform } from './platform.js';
 
 export interface TfjsOpsOptions extends LoadTfjsOptions {
@@ -92,6 +95,16 @@ export class TfjsOps implements Ops<Tensor> {
   }
 
   private tp(x: Tensor, perm: readonly number[]): Tensor {
+    if (this.trainingOnCpu(x)) {
+      const inverse = perm.map((_, i) => perm.indexOf(i));
+      const out = perm.map((p) => x.shape[p]!);
+      return this.withHostGradient(
+        [x],
+        out,
+        ([v]) => K.transpose(v!, x.shape, perm),
+        (g) => [K.transpose(g, out, inverse)],
+      );
+    }
     if (this.fast(x))
       return this.make(
         K.transpose(this.host(x), x.shape, perm),
@@ -249,6 +262,14 @@ export class TfjsOps implements Ops<Tensor> {
     return this.run(() => {
       const tf = this.tf;
       if (this.fast(x)) return this.make(K.gelu(this.host(x)), x.shape);
+      if (this.trainingOnCpu(x)) {
+        return this.withHostGradient(
+          [x],
+          x.shape,
+          ([v]) => K.gelu(v!),
+          (g, [v]) => [geluGradient(v!, g)],
+        );
+      }
       const u = tf.mul(x, tf.scalar(Math.SQRT1_2));
       // TensorFlow's and the wasm backend's Erf kernels are accurate (float32 erf); the tfjs cpu
       // kernel is Abramowitz & Stegun 7.1.26 (absolute error 1.5e-7, ~1e-5 relative near 0).
@@ -394,6 +415,10 @@ export class TfjsOps implements Ops<Tensor> {
       };
       let a3 = to3d(a);
       let b3 = to3d(b);
+      if (this.trainingOnCpu(a3, b3)) {
+        const y = this.matmulWithHostGradient(a3, b3, tA, tB);
+        return tf.reshape(y, [...batch, ...y.shape.slice(-2)]);
+      }
       if (this.fast(a3, b3)) {
         // host GEMM wants A as [m, k] rows and B as [n, k] rows
         if (tA) a3 = this.swapLast(a3);
@@ -424,6 +449,10 @@ export class TfjsOps implements Ops<Tensor> {
   /** a [m, k] · btᵀ (bt [n, k]) + bias [n], inside a tidy scope. */
   private matmulNT(a: Tensor, bt: Tensor, bias?: Tensor): Tensor {
     const tf = this.tf;
+    if (this.trainingOnCpu(a, bt)) {
+      const y = tf.reshape(this.matmulWithHostGradient(tf.expandDims(a, 0), tf.expandDims(bt, 0), false, true), [a.shape[0]!, bt.shape[0]!]);
+      return bias === undefined ? y : tf.add(y, bias);
+    }
     if (this.fast(a, bt) && (bias === undefined || this.fast(bias))) {
       const [m, k] = a.shape as [number, number];
       const n = bt.shape[0]!;
@@ -470,6 +499,17 @@ export class TfjsOps implements Ops<Tensor> {
     return this.run(() => {
       const tf = this.tf;
       if (this.fast(x, w, b)) return this.make(K.layerNormRows(this.host(x), C, this.host(w), this.host(b), eps), x.shape);
+      if (this.trainingOnCpu(x, w, b)) {
+        return this.withHostGradient(
+          [x, w, b],
+          x.shape,
+          ([xv, wv, bv]) => K.layerNormRows(xv!, C, wv!, bv!, eps),
+          (g, [xv, wv]) => {
+            const d = layerNormRowsGradients(xv!, g, C, wv!, eps);
+            return [d.dx, d.dw, d.db];
+          },
+        );
+      }
       const d = this.centered(x, -1);
       const v = tf.mean(tf.square(d), -1, true);
       const y = tf.mul(d, tf.rsqrt(tf.add(v, tf.scalar(eps))));
@@ -497,6 +537,17 @@ export class TfjsOps implements Ops<Tensor> {
       const tf = this.tf;
       if (this.fast(x, w, b)) {
         return this.make(K.groupNorm(this.host(x), N, C, S, groups, this.host(w), this.host(b), eps), x.shape);
+      }
+      if (this.trainingOnCpu(x, w, b)) {
+        return this.withHostGradient(
+          [x, w, b],
+          x.shape,
+          ([xv, wv, bv]) => K.groupNorm(xv!, N, C, S, groups, wv!, bv!, eps),
+          (g, [xv, wv]) => {
+            const d = groupNormGradients(xv!, g, N, C, S, groups, wv!, eps);
+            return [d.dx, d.dw, d.db];
+          },
+        );
       }
       const d = this.centered(tf.reshape(x, [N, groups, -1]), -1);
       const v = tf.mean(tf.square(d), -1, true);
@@ -532,6 +583,10 @@ export class TfjsOps implements Ops<Tensor> {
             ? K.depthwiseConv2d(this.host(x), [N, C, H, W], this.host(w), [O, kh, kw], hb, stride, pad)
             : K.conv2d(this.host(x), [N, C, H, W], this.host(w), [O, Cg, kh, kw], hb, stride, pad, groups);
         return this.make(r.values, r.shape);
+      }
+      if (this.trainingOnCpu(x, w)) {
+        const y = this.conv2dWithHostGradients(x, w, [N, C, H, W], [O, Cg, kh, kw], stride, pad, groups);
+        return bias === undefined ? y : tf.add(y, tf.reshape(bias, [1, O, 1, 1]));
       }
       let xs = this.toNHWC(x);
       const explicit: [[number, number], [number, number], [number, number], [number, number]] = [
@@ -570,6 +625,69 @@ export class TfjsOps implements Ops<Tensor> {
       }
       return this.toNCHW(y);
     });
+  }
+
+  /** Recording gradients on the pure-JS cpu backend, where this package's kernels have gradients. */
+  private trainingOnCpu(...xs: Tensor[]): boolean {
+    return this.cpuKernels && this.backend === 'cpu' && this.recording() && xs.every((x) => x.dtype === 'float32');
+  }
+
+  /**
+   * A host kernel with a host gradient as one tfjs op (`customGrad`): `forward` maps the inputs'
+   * values to the output, `backward` maps dy's values to one gradient per input (same shapes).
+   * The input values are captured for the backward pass: the model code may dispose the input
+   * tensors before the gradient runs (customGrad's `save` keeps no copy).
+   */
+  private withHostGradient(
+    inputs: Tensor[],
+    outShape: readonly number[],
+    forward: (xs: Float32Array[]) => Float32Array,
+    backward: (dy: Float32Array, xs: Float32Array[]) => Float32Array[],
+  ): Tensor {
+    const op = this.tf.customGrad(((...args: Tensor[]) => {
+      const xs = args.slice(0, inputs.length).map((t) => this.host(t)); // the last argument is `save`
+      return {
+        value: this.make(forward(xs), outShape),
+        gradFunc: (dy: Tensor) => backward(this.host(dy), xs).map((g, i) => this.make(g, inputs[i]!.shape)),
+      };
+    }) as unknown as Parameters<typeof this.tf.customGrad>[0]);
+    return (op as unknown as (...a: Tensor[]) => Tensor)(...inputs);
+  }
+
+  /** 3-D op(a)·op(b) on the host with the host gradients of `cpu-matmul-gradients.ts`. */
+  private matmulWithHostGradient(a: Tensor, b: Tensor, tA: boolean, tB: boolean): Tensor {
+    const as = a.shape as unknown as Shape3;
+    const bs = b.shape as unknown as Shape3;
+    const m = tA ? as[2] : as[1];
+    const n = tB ? bs[1] : bs[2];
+    return this.withHostGradient(
+      [a, b],
+      [Math.max(as[0], bs[0]), m, n],
+      ([av, bv]) => batchedMatmul(av!, as, tA, bv!, bs, tB).values,
+      (g, [av, bv]) => batchedMatmulGradients(g, [Math.max(as[0], bs[0]), m, n], av!, as, tA, bv!, bs, tB),
+    );
+  }
+
+  /** The host convolution with the host gradients of `cpu-conv-gradients.ts` (tfjs's cpu Conv2DBackpropFilter is far too slow to train with). */
+  private conv2dWithHostGradients(x: Tensor, w: Tensor, xShape: Shape4, wShape: Shape4, stride: number, pad: number, groups: number): Tensor {
+    const depthwise = groups === xShape[1] && wShape[1] === 1;
+    const OH = Math.floor((xShape[2] + 2 * pad - wShape[2]) / stride) + 1;
+    const OW = Math.floor((xShape[3] + 2 * pad - wShape[3]) / stride) + 1;
+    return this.withHostGradient(
+      [x, w],
+      [xShape[0], wShape[0], OH, OW],
+      ([xv, wv]) =>
+        depthwise
+          ? K.depthwiseConv2d(xv!, xShape, wv!, [wShape[0], wShape[2], wShape[3]], undefined, stride, pad).values
+          : K.conv2d(xv!, xShape, wv!, wShape, undefined, stride, pad, groups).values,
+      (g, [xv, wv]) => {
+        if (depthwise) {
+          const d = depthwiseConv2dGradients(xv!, wv!, g, xShape, wShape, stride, pad);
+          return [d.dx, d.dw];
+        }
+        return [conv2dBackpropInput(g, wv!, xShape, wShape, stride, pad, groups), conv2dBackpropFilter(xv!, g, xShape, wShape, stride, pad, groups)];
+      },
+    );
   }
 
   convTranspose2d(x: Tensor, w: Tensor, b: Tensor | undefined, stride: number): Tensor {

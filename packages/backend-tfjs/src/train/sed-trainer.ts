@@ -254,7 +254,8 @@ export class SedTrainer {
             const acc = key === undefined ? undefined : grads.get(key);
             if (acc !== undefined) {
               const data = t.dataSync() as Float32Array;
-              for (let i = 0; i < acc.length; i++) acc[i] = Math.fround(acc[i]! + data[i]!);
+              if (b === 0) acc.set(data);
+              else for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + data[i]!;
             }
             t.dispose();
           }
@@ -278,8 +279,9 @@ export class SedTrainer {
     const gradNorm = Math.fround(
       globalGradNorm(
         keys.map((k) => {
+          const g = grads.get(k)!;
           let s = 0;
-          for (const v of grads.get(k)!) s += v * v;
+          for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
           return s;
         }),
       ),
