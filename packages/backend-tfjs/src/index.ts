@@ -13,8 +13,8 @@ export {
   SedTrainer,
   SED_MAX_ITER,
   type SedTrainerOptions,
-  type TrainingBatch,
-  type TrainingLabels,
+  type TrainerBatch,
+  type TrainerLabels,
   type StepOptions,
   type StepResult,
 } from './train/sed-trainer.js';

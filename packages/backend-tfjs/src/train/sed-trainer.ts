@@ -43,16 +43,16 @@ import { ensureTfjsGradients } from './tfjs-gradients.js';
 import { semSegLoss } from './sem-seg-loss.js';
 
 /** A label map: one class index (or the ignore label) per pixel, row-major. */
-export interface TrainingLabels {
+export interface TrainerLabels {
   readonly width: number;
   readonly height: number;
   readonly data: ArrayLike<number>;
 }
 
 /** One batch: images and labels of one size (a multiple of 32), and the classes' text features. */
-export interface TrainingBatch {
+export interface TrainerBatch {
   images: readonly RgbImage[];
-  labels: readonly TrainingLabels[];
+  labels: readonly TrainerLabels[];
   /** Class text features [T, P, D] (core's class embeddings), float32 row-major. */
   text: { data: Float32Array; shape: readonly [number, number, number] };
   /** The label value that marks unlabelled pixels (255 in the authors' datasets). */
@@ -199,7 +199,7 @@ export class SedTrainer {
     };
   }
 
-  private checkBatch(batch: TrainingBatch): { T: number; H: number; W: number } {
+  private checkBatch(batch: TrainerBatch): { T: number; H: number; W: number } {
     const { images, labels, text } = batch;
     if (images.length === 0) throw new SedsegError('E_ARGUMENT', 'training batch: no images');
     if (labels.length !== images.length) throw new SedsegError('E_ARGUMENT', `training batch: ${images.length} images but ${labels.length} label maps`);
@@ -221,7 +221,7 @@ export class SedTrainer {
   }
 
   /** Runs one training iteration on `batch` and updates the weights. */
-  async step(batch: TrainingBatch, options: StepOptions = {}): Promise<StepResult> {
+  async step(batch: TrainerBatch, options: StepOptions = {}): Promise<StepResult> {
     if (this.disposed) throw new SedsegError('E_ARGUMENT', 'training: the trainer was disposed');
     const { T, H, W } = this.checkBatch(batch);
     const { ops } = this;
