@@ -20,3 +20,4 @@ export {
 } from './train/sed-trainer.js';
 export { ensureTfjsGradients } from './train/tfjs-gradients.js';
 export { semSegLoss } from './train/sem-seg-loss.js';
+export { createTrainingOps, type TrainingDevice } from './train/training-ops.js';

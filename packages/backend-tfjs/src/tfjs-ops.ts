@@ -14,6 +14,7 @@ import { SedsegError, bilinearMatrix, normalizeAxis, resizeBilinearPlanes, type 
 import type { Tensor, Tensor4D, TensorContainer } from '@tensorflow/tfjs-core';
 import * as K from './cpu-kernels.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2dGradients } from './cpu-conv-gradients.js';
+import { binaryGradients } from './cpu-binary-gradients.js';
 import { batchedMatmul, batchedMatmulGradients, type Shape3 } from './cpu-matmul-gradients.js';
 import { geluGradient, groupNormGradients, layerNormRowsGradients } from './cpu-norm-gradients.js';
 import { loadTfjs, type LoadedTfjs, type LoadTfjsOptions, type ResolvedTfjsPlatform, type TfjsNamespace, type TfjsPlatform } from './platform.js';
@@ -228,6 +229,7 @@ export class TfjsOps implements Ops<Tensor> {
         const r = K.binary(op, this.host(a), a.shape, this.host(b), b.shape);
         return this.make(r.values, r.shape);
       }
+      if (this.trainingOnCpu(a, b)) return this.binaryWithHostGradient(op, a, b);
       const tf = this.tf;
       const f = op === 'add' ? tf.add : op === 'sub' ? tf.sub : op === 'mul' ? tf.mul : tf.div;
       return f(a, b);
@@ -654,6 +656,16 @@ export class TfjsOps implements Ops<Tensor> {
     return (op as unknown as (...a: Tensor[]) => Tensor)(...inputs);
   }
 
+  /** Broadcasting `a op b` on the host with the host gradients of `cpu-binary-gradients.ts`. */
+  private binaryWithHostGradient(op: K.BinaryOp, a: Tensor, b: Tensor): Tensor {
+    return this.withHostGradient(
+      [a, b],
+      K.broadcastShapes(a.shape, b.shape)!,
+      ([av, bv]) => K.binary(op, av!, a.shape, bv!, b.shape).values,
+      (g, [av, bv]) => binaryGradients(op, g, av!, a.shape, bv!, b.shape),
+    );
+  }
+
   /** 3-D op(a)·op(b) on the host with the host gradients of `cpu-matmul-gradients.ts`. */
   private matmulWithHostGradient(a: Tensor, b: Tensor, tA: boolean, tB: boolean): Tensor {
     const as = a.shape as unknown as Shape3;
@@ -732,6 +744,7 @@ export class TfjsOps implements Ops<Tensor> {
       const r = K.binary(op, this.host(a), a.shape, this.host(b), b.shape);
       return this.make(r.values, r.shape);
     }
+    if (this.trainingOnCpu(a, b)) return this.binaryWithHostGradient(op, a, b);
     const tf = this.tf;
     return (op === 'add' ? tf.add : op === 'sub' ? tf.sub : op === 'mul' ? tf.mul : tf.div)(a, b);
   }
@@ -777,9 +790,9 @@ export class TfjsOps implements Ops<Tensor> {
         // align_corners=false): resize as two matmuls with the interpolation matrices instead
         const aw = this.tf.tensor2d(bilinearMatrix(W, w, alignCorners), [w, W]);
         const ah = this.tf.tensor2d(bilinearMatrix(H, h, alignCorners), [h, H]);
-        const rows = tf.matMul(tf.reshape(x, [P * H, W]), aw, false, true); // [P·H, w]
-        const cols = tf.matMul(tf.reshape(tf.transpose(tf.reshape(rows, [P, H, w]), [0, 2, 1]), [P * w, H]), ah, false, true); // [P·w, h]
-        return tf.reshape(tf.transpose(tf.reshape(cols, [P, w, h]), [0, 2, 1]), [...lead, h, w]);
+        const rows = this.matmulNT(tf.reshape(x, [P * H, W]), aw); // [P·H, w]
+        const cols = this.matmulNT(tf.reshape(this.tp(tf.reshape(rows, [P, H, w]), [0, 2, 1]), [P * w, H]), ah); // [P·w, h]
+        return tf.reshape(this.tp(tf.reshape(cols, [P, w, h]), [0, 2, 1]), [...lead, h, w]);
       }
       // every plane is one image of a batch, with one channel: no transpose needed
       const x4 = tf.reshape(x, [P, H, W, 1]) as Tensor4D;

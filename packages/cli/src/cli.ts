@@ -21,6 +21,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   info: { run: infoCommand, summary: 'show the architecture, parameters and keys of a checkpoint' },
   tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },
   dump: { run: dumpCommand, summary: 'write every intermediate tensor of one run (for parity checks)' },
+  'train-step': {
+    run: async (argv, io) => (await import('./commands/train-step.js')).trainStepCommand(argv, io),
+    summary: "run one training step on a fixed batch and write losses, gradients and updated weights (parity with the authors')",
+  },
   backends: { run: backendsCommand, summary: 'list the backends and devices that run on this machine' },
   conformance: {
     run: async (argv, io) => (await import('./commands/conformance.js')).conformanceCommand(argv, io),
