@@ -410,7 +410,9 @@ export class TfjsOps implements Ops<Tensor> {
       const to3d = (x: Tensor): Tensor => {
         const rc = x.shape.slice(-2);
         const n = K.sizeOf(x.shape, 0, x.rank - 2);
-        if (n === nb || n === 1) return tf.reshape(x, [n, ...rc]);
+        // (a batch of 1 is broadcast by tfjs's kernel, but its BatchMatMul gradient does not sum
+        // over it: while recording on tfjs's own kernels, broadcast it explicitly)
+        if (n === nb || (n === 1 && !(this.recording() && !this.trainingOnCpu(x)))) return tf.reshape(x, [n, ...rc]);
         const full = [...batch, ...rc];
         const xb = this.fast(x) ? this.make(K.broadcastTo(this.host(x), x.shape, full), full) : tf.broadcastTo(x, full);
         return tf.reshape(xb, [nb, ...rc]);
