@@ -159,9 +159,9 @@ export async function trainStepCommand(argv: string[], io: CommandIO): Promise<n
       const r = await trainer.step({ images, labels, text: { data: text.data, shape: [T, P, D] }, ignoreLabel }, { keepOutputs: true, keepGradients: true });
       const seconds = (performance.now() - started) / 1000;
       const scalar = (v: number): HostTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
-      r.losses.forEach((l, i) => tensors.set(`loss/loss_sem_seg_${i}`, scalar(l)));
+      for (const [i, l] of r.losses.entries()) tensors.set(`loss/loss_sem_seg_${i}`, scalar(l));
       tensors.set('loss/total', scalar(r.total));
-      r.outputs!.forEach((o, i) => tensors.set(`forward/output_${i}`, o));
+      for (const [i, o] of r.outputs!.entries()) tensors.set(`forward/output_${i}`, o);
       tensors.set('forward/clip_vis_dense', r.dense!);
       tensors.set('grad_norm/total', scalar(r.gradNorm));
       tensors.set('grad_norm/clip_coef', scalar(r.clipCoef));
