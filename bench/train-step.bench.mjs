@@ -49,7 +49,10 @@ const ops = await tfjs.createTrainingOps(values.device);
 
 // a deterministic random batch: images, labels with some ignore pixels, text features
 let s = 12345;
-const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+const rand = () => {
+  s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+  return s / 2 ** 32;
+};
 const P = 80;
 const D = architecture.embed_dim;
 const text = Float32Array.from({ length: T * P * D }, () => rand() - 0.5);
