@@ -70,10 +70,11 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('sedseg train', () => {
   it('trains and writes a run folder whose model segment uses as it is', async () => {
     const run = join(work, 'run');
-    const r = await train([...recipe, ...dataArgs(), '--out', run, '--val-images', val.imageDir, '--val-labels', val.labelDir, '--json']);
+    const r = await train([...recipe, ...dataArgs(), '--out', run, '--val-images', val.imageDir, '--val-labels', val.labelDir, '--keep-checkpoints', '--json']);
     expect(r.code).toBe(0);
     for (const f of ['model.safetensors', 'model.config.json', 'optimizer.safetensors', 'state.json', 'log.jsonl']) expect(existsSync(join(run, f))).toBe(true);
     expect(existsSync(join(run, 'model.next.safetensors'))).toBe(false);
+    for (const f of ['model_0000002.safetensors', 'model_0000002.config.json', 'model_0000004.safetensors']) expect(existsSync(join(run, f))).toBe(true);
 
     const log = logLines(run);
     const steps = log.filter((l) => l.type === 'train');

@@ -358,6 +358,12 @@ export async function trainCommand(argv: string[], io: CommandIO): Promise<numbe
       );
     }
     await recoverCheckpoint(out, previous);
+    const platform = previous.info.tfjs_platform;
+    if (platform !== undefined && platform !== ops.platform) {
+      tell(
+        `warning: the run was trained on tfjs ${String(platform)}, this resume runs on ${ops.platform}: the weights may differ in the last bits from an uninterrupted run`,
+      );
+    }
   }
 
   // ---- the model being trained -----------------------------------------------------------------
