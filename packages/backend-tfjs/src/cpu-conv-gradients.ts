@@ -8,7 +8,7 @@
  *   bands of output pixels like the forward;
  * - depthwise (groups = C, O = C·m): direct loops.
  */
-import { gemmNT } from './cpu-kernels.js';
+import { gatherPatches, gemmNT } from './cpu-kernels.js';
 
 type Data = Float32Array;
 type Shape4 = readonly [number, number, number, number];
@@ -97,26 +97,7 @@ export function conv2dBackpropFilter(x: Data, dy: Data, xShape: Shape4, wShape: 
       for (let p0 = 0; p0 < P; p0 += band) {
         const p1 = Math.min(P, p0 + band);
         const pb = p1 - p0;
-        // colsT[k, p − p0] = x[n, g·Cg + ci, oy·s − pad + ky, ox·s − pad + kx], k = (ci·kh + ky)·kw + kx
-        for (let p = p0; p < p1; p++) {
-          const oy = Math.floor(p / OW);
-          const ox = p - oy * OW;
-          const iy0 = oy * stride - pad;
-          const ix0 = ox * stride - pad;
-          let k = 0;
-          for (let ci = 0; ci < Cg; ci++) {
-            const plane = (n * C + g * Cg + ci) * H * W;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = iy0 + ky;
-              const inside = iy >= 0 && iy < H;
-              const r = plane + iy * W;
-              for (let kx = 0; kx < kw; kx++, k++) {
-                const ix = ix0 + kx;
-                colsT[k * pb + (p - p0)] = inside && ix >= 0 && ix < W ? x[r + ix]! : 0;
-              }
-            }
-          }
-        }
+        gatherPatches(x, xShape, n, g * Cg, Cg, kh, kw, stride, pad, OW, p0, p1, colsT, true);
         for (let o = 0; o < og; o++) dyBand.set(dy.subarray((n * O + g * og + o) * P + p0, (n * O + g * og + o) * P + p1), o * pb);
         // part[o, k] = Σ_p dy[o, p] · cols[p, k]
         gemmNT(og, Kd, pb, dyBand, 0, colsT, 0, part, 0, Kd);

@@ -698,6 +698,52 @@ export function gemmNT(
  * [O, C/groups, kh, kw], optional bias [O]. Patches are gathered in bands of output pixels to
  * bound the scratch memory.
  */
+/**
+ * im2col for the output pixels p0 … p1−1 of image n, channels c0 … c0+Cg−1 (zero outside the
+ * image), k = (ci·kh + ky)·kw + kx: `transposed` false writes out[(p − p0)·Kd + k] (a row per
+ * pixel, the forward convolution's GEMM operand), true writes out[k·(p1 − p0) + (p − p0)] (a row
+ * per tap, the filter gradient's).
+ */
+export function gatherPatches(
+  x: Data,
+  [, C, H, W]: readonly [number, number, number, number],
+  n: number,
+  c0: number,
+  Cg: number,
+  kh: number,
+  kw: number,
+  stride: number,
+  pad: number,
+  OW: number,
+  p0: number,
+  p1: number,
+  out: Data,
+  transposed: boolean,
+): void {
+  const Kd = Cg * kh * kw;
+  const pb = p1 - p0;
+  const kStep = transposed ? pb : 1;
+  for (let p = p0; p < p1; p++) {
+    const oy = Math.floor(p / OW);
+    const ox = p - oy * OW;
+    const iy0 = oy * stride - pad;
+    const ix0 = ox * stride - pad;
+    let q = transposed ? p - p0 : (p - p0) * Kd;
+    for (let ci = 0; ci < Cg; ci++) {
+      const plane = (n * C + c0 + ci) * H * W;
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = iy0 + ky;
+        const inside = iy >= 0 && iy < H;
+        const row = plane + iy * W;
+        for (let kx = 0; kx < kw; kx++, q += kStep) {
+          const ix = ix0 + kx;
+          out[q] = inside && ix >= 0 && ix < W ? x[row + ix]! : 0;
+        }
+      }
+    }
+  }
+}
+
 const BAND_FLOATS = 1 << 16;
 export function conv2d(
   x: Data,
@@ -724,30 +770,7 @@ export function conv2d(
       const rowBias = bias === undefined ? undefined : bias.subarray(g * og, (g + 1) * og);
       for (let p0 = 0; p0 < P; p0 += band) {
         const p1 = Math.min(P, p0 + band);
-        // cols[(p − p0)·Kd + (ci·kh + ky)·kw + kx] = x[n, g·Cg + ci, oy·s − pad + ky, ox·s − pad + kx]
-        for (let p = p0; p < p1; p++) {
-          const oy = Math.floor(p / OW);
-          const ox = p - oy * OW;
-          const iy0 = oy * stride - pad;
-          const ix0 = ox * stride - pad;
-          let q = (p - p0) * Kd;
-          for (let ci = 0; ci < Cg; ci++) {
-            const plane = (n * C + g * Cg + ci) * H * W;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = iy0 + ky;
-              if (iy < 0 || iy >= H) {
-                cols.fill(0, q, q + kw);
-                q += kw;
-                continue;
-              }
-              const row = plane + iy * W;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = ix0 + kx;
-                cols[q++] = ix >= 0 && ix < W ? x[row + ix]! : 0;
-              }
-            }
-          }
-        }
+        gatherPatches(x, [N, C, H, W], n, g * Cg, Cg, kh, kw, stride, pad, OW, p0, p1, cols, false);
         // out[n, g·og + o, p] = Σ_k w[g·og + o, k] · cols[p − p0, k]
         gemmNT(og, p1 - p0, Kd, w, g * og * Kd, cols, 0, out, (n * O + g * og) * P + p0, P, rowBias);
       }
