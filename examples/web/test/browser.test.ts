@@ -40,8 +40,7 @@ const DEVICES = ['webgpu', 'wasm'] as const;
 const WEBGPU_KIT_CASES = process.env.SEDSEG_TEST_WEBGPU_KIT_CASES === '1';
 const WEBGPU_ALL_CASES = process.env.SEDSEG_TEST_WEBGPU_ALL_CASES === '1';
 const CASES = ['case-01', 'case-04'] as const;
-const casesOn = (device: (typeof DEVICES)[number]): readonly (typeof CASES)[number][] =>
-  device === 'webgpu' && !WEBGPU_ALL_CASES ? ['case-01'] : CASES;
+const casesOn = (device: (typeof DEVICES)[number]): readonly (typeof CASES)[number][] => (device === 'webgpu' && !WEBGPU_ALL_CASES ? ['case-01'] : CASES);
 
 let browser: Browser;
 let server: StaticServer;
