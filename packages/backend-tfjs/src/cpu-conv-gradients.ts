@@ -80,7 +80,7 @@ export function conv2dBackpropInput(dy: Data, w: Data, xShape: Shape4, wShape: S
 
 /** ∂L/∂W of a dense or grouped convolution. */
 export function conv2dBackpropFilter(x: Data, dy: Data, xShape: Shape4, wShape: Shape4, stride: number, pad: number, groups: number): Data {
-  const [N, C, H, W] = xShape;
+  const [N, , H, W] = xShape;
   const [O, Cg, kh, kw] = wShape;
   const OH = outSize(H, kh, stride, pad);
   const OW = outSize(W, kw, stride, pad);
