@@ -14,6 +14,7 @@ import type { CommandIO } from '../src/command.js';
 import { segmentCommand } from '../src/commands/segment.js';
 import { trainCommand } from '../src/commands/train.js';
 import { sha256File } from '../src/eval-settings.js';
+import { openTrainData } from '../src/train-data.js';
 import { readTrainState, recoverCheckpoint } from '../src/train-run-folder.js';
 import { REFERENCE_DIR, runCli } from './run-cli.js';
 
@@ -264,6 +265,27 @@ describe('sedseg train', () => {
       );
       await expect(train([...recipe, ...dataArgs(), '--out', out(), '--lr', '0'])).rejects.toThrow(/--lr must be a positive number/);
       await expect(train([...recipe, ...dataArgs(), '--dataset', 'ade150', '--out', out()])).rejects.toThrow(/give --dataset or --images\/--labels, not both/);
+    });
+
+    it('opens a named split under --root with its layout, vocabulary and ignore label', async () => {
+      const root = join(work, 'datasets');
+      const images = join(root, 'coco-stuff/images/train2017');
+      const labels = join(root, 'coco-stuff/annotations_detectron2/train2017');
+      mkdirSync(images, { recursive: true });
+      mkdirSync(labels, { recursive: true });
+      for (const name of ['000000000009', '000000000025']) {
+        await sharp(join(data.imageDir, '000000.png'))
+          .jpeg()
+          .toFile(join(images, `${name}.jpg`));
+        cpSync(join(data.labelDir, '000000.png'), join(labels, `${name}.png`));
+      }
+      const opened = await openTrainData({ dataset: 'coco-stuff', root, imageExt: 'png', labelExt: 'png', ignoreLabel: 0 });
+      expect(opened.imageDir).toBe(images);
+      expect(opened.folder.size).toBe(2);
+      expect(opened.folder.classNames).toHaveLength(171);
+      expect(opened.folder.ignoreLabel).toBe(255);
+      expect(opened.settings).toMatchObject({ name: 'coco-stuff', samples: 2, image_ext: 'jpg', label_ext: 'png', ignore_label: 255 });
+      await expect(openTrainData({ dataset: 'ade150', root, imageExt: 'jpg', labelExt: 'png', ignoreLabel: 255 })).rejects.toThrow(/ADEChallengeData2016/);
     });
 
     it('is a command of the CLI (usage errors exit 2)', () => {
