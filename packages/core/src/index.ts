@@ -88,7 +88,7 @@ export { completeOps, defaultComposites, REQUIRED_OPS, DEFAULTED_OPS, type Defau
 export { normalizeAxis } from './ops/ops.js';
 export type { RgbImage } from './image/rgb-image.js';
 export { assertRgbImage } from './image/rgb-image.js';
-export { preprocessImage, validateResolution, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD } from './image/preprocess.js';
+export { normalizeImage, preprocessImage, validateResolution, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD } from './image/preprocess.js';
 export { resizeBilinearPlanes, bilinearTaps, bilinearMatrix } from './image/resize-bilinear.js';
 export { topKSurvivors, maskToIndices } from './model/decoder-run/category-early-rejection.js';
 export { uploadParams, scoped, type ModelParams } from './model/model-params.js';

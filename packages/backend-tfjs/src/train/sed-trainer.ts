@@ -20,7 +20,7 @@ import {
   globalGradNorm,
   newAdamWState,
   parameterGroups,
-  preprocessImage,
+  normalizeImage,
   SED_OPTIMIZER_SETTINGS,
   SedsegError,
   semSegTargets,
@@ -204,8 +204,8 @@ export class SedTrainer {
     if (images.length === 0) throw new SedsegError('E_ARGUMENT', 'training batch: no images');
     if (labels.length !== images.length) throw new SedsegError('E_ARGUMENT', `training batch: ${images.length} images but ${labels.length} label maps`);
     const { width: W, height: H } = images[0]!;
-    if (W !== H || W % 32 !== 0)
-      throw new SedsegError('E_ARGUMENT', `training batch: images must be square with a side that is a multiple of 32, got ${W}×${H}`);
+    // the authors resize to clip_resolution = the crop size: the identity, so none is done here
+    if (W % 32 !== 0 || H % 32 !== 0) throw new SedsegError('E_ARGUMENT', `training batch: image sides must be multiples of 32, got ${W}×${H}`);
     for (const [b, im] of images.entries()) {
       if (im.width !== W || im.height !== H)
         throw new SedsegError('E_ARGUMENT', `training batch: image ${b} is ${im.width}×${im.height}, image 0 is ${W}×${H}`);
@@ -238,7 +238,7 @@ export class SedTrainer {
     const text = ops.constant(batch.text.data, [...batch.text.shape], 'text features');
     try {
       for (let b = 0; b < B; b++) {
-        const input = ops.constant(preprocessImage(batch.images[b]!, H), [1, 3, H, W], 'image');
+        const input = ops.constant(normalizeImage(batch.images[b]!), [1, 3, H, W], 'image');
         const targets = ops.constant(semSegTargets(batch.labels[b]!.data, T, batch.ignoreLabel, `label map ${b}`), [1, T, H, W], 'targets');
         let kept: Tensor[] = [];
         try {

@@ -17,10 +17,9 @@ export function validateResolution(resolution: number): number {
   return resolution;
 }
 
-/** Returns the 1×3×R×R float32 model input for an RGB image. */
-export function preprocessImage(image: RgbImage, resolution: number): Float32Array {
+/** (x − mean) / std per channel, HWC uint8 → CHW float32 [3, H, W] at the image's own size. */
+export function normalizeImage(image: RgbImage): Float32Array {
   assertRgbImage(image);
-  validateResolution(resolution);
   const { width: W, height: H, data } = image;
   const chw = new Float32Array(3 * H * W);
   for (let c = 0; c < 3; c++) {
@@ -29,5 +28,13 @@ export function preprocessImage(image: RgbImage, resolution: number): Float32Arr
     const plane = c * H * W;
     for (let i = 0; i < H * W; i++) chw[plane + i] = Math.fround(Math.fround(data[i * 3 + c]! - mean) / std);
   }
-  return resizeBilinearPlanes(chw, 3, H, W, resolution, resolution, false);
+  return chw;
+}
+
+/** Returns the 1×3×R×R float32 model input for an RGB image. */
+export function preprocessImage(image: RgbImage, resolution: number): Float32Array {
+  assertRgbImage(image);
+  validateResolution(resolution);
+  const chw = normalizeImage(image);
+  return resizeBilinearPlanes(chw, 3, image.height, image.width, resolution, resolution, false);
 }
