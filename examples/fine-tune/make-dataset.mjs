@@ -13,7 +13,13 @@ import { writeSyntheticDataset } from '@sedseg/core/node';
 
 const [dir = 'shapes', trainCount = '64', valCount = '8', size = '256'] = process.argv.slice(2);
 const side = Number(size);
-const train = await writeSyntheticDataset(join(dir, 'train'), Number(trainCount), 1, { width: side, height: side });
-await writeSyntheticDataset(join(dir, 'val'), Number(valCount), 2, { width: side, height: side });
-await writeFile(join(dir, 'classes.json'), `${JSON.stringify(train.classNames)}\n`);
+let train;
+try {
+  train = await writeSyntheticDataset(join(dir, 'train'), Number(trainCount), 1, { width: side, height: side });
+  await writeSyntheticDataset(join(dir, 'val'), Number(valCount), 2, { width: side, height: side });
+  await writeFile(join(dir, 'classes.json'), `${JSON.stringify(train.classNames)}\n`);
+} catch (e) {
+  console.error(`make-dataset: ${e.message} (usage: make-dataset.mjs [DIR] [TRAIN_COUNT] [VAL_COUNT] [SIZE])`);
+  process.exit(1);
+}
 console.log(`${dir}: ${trainCount} training and ${valCount} validation images of ${side}×${side}, classes ${train.classNames.join(', ')}`);

@@ -39,6 +39,7 @@ export async function writeSyntheticDataset(dir: string, count: number, seed: nu
     }
     await writeFile(classFile, `${formatClassList(SYNTHETIC_CLASS_NAMES)}\n`);
   } catch (e) {
+    if (e instanceof SedsegError) throw e; // a bad option, not a file-system failure
     throw new SedsegError('E_IO', `${dir}: cannot write the synthetic dataset (${(e as Error).message})`, { cause: e });
   }
   return { imageDir, labelDir, classFile, classNames: SYNTHETIC_CLASS_NAMES, ignoreLabel: SYNTHETIC_IGNORE_LABEL, count };
