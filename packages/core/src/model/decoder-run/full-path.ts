@@ -3,6 +3,7 @@
  * then the final head. Traces `corr_guidance_proj0..2`, `decoder1..3`, `mask_aux0/1`, `logits`.
  */
 import type { DecoderLayerOutput } from '../stages/decoder-stages.js';
+import { corrGuidanceOutputNeeded, dropCorrGuidanceInputs, firstCorrGuidanceInputs, nextCorrGuidanceInputs } from './corr-guidance-inputs.js';
 import { hostTensor, type DecoderResult } from './decoder-result.js';
 import type { DecoderLayerInputs, DecoderRunState } from './decoder-run-state.js';
 import { runDecoderLayer } from './run-decoder-layer.js';
@@ -12,13 +13,19 @@ export async function decodeAllClasses<T>(run: DecoderRunState<T>, inputs: Decod
   const { ops, tensors, tracer } = run;
   tensors.drop(inputs.maskAux); // no rejection: head0 is not needed
   let x = inputs.corrEmbed;
-  let cgIn = inputs.corrClasses;
+  let cg = firstCorrGuidanceInputs(inputs.corrClasses);
   let logits: T | undefined;
   for (let layer = 0; layer < 3; layer++) {
     // the auxiliary heads and intermediate features only when traced
-    const outputs: DecoderLayerOutput[] = tracer.enabled ? ['features', 'corrGuidance', 'logits'] : layer < 2 ? ['features', 'corrGuidance'] : ['logits'];
-    const out = await runDecoderLayer(run, layer, outputs, x, cgIn, inputs.guidance[layer]!);
-    tensors.dropChunks(x, cgIn);
+    const outputs: DecoderLayerOutput[] = tracer.enabled
+      ? ['features', 'corrGuidance', 'logits']
+      : layer < 2
+        ? corrGuidanceOutputNeeded(cg)
+          ? ['features', 'corrGuidance']
+          : ['features']
+        : ['logits'];
+    const out = await runDecoderLayer(run, layer, outputs, x, cg, inputs.guidance[layer]!);
+    tensors.dropChunks(x);
     tensors.drop(inputs.guidance[layer]);
     if (out.corrGuidance) await tracer.emitChunks(`corr_guidance_proj${layer}`, out.corrGuidance);
     if (out.features) await tracer.emitChunks(`decoder${layer + 1}`, out.features);
@@ -26,8 +33,9 @@ export async function decodeAllClasses<T>(run: DecoderRunState<T>, inputs: Decod
       if (out.logits !== undefined) await tracer.emit(`mask_aux${layer}`, out.logits);
       tensors.drop(out.logits);
       x = out.features!;
-      cgIn = out.corrGuidance!;
+      cg = nextCorrGuidanceInputs(run, cg, out.corrGuidance);
     } else {
+      dropCorrGuidanceInputs(run, cg);
       tensors.dropChunks(out.features, out.corrGuidance);
       logits = out.logits!;
       await tracer.emit('logits', logits);

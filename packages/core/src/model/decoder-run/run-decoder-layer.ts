@@ -23,6 +23,7 @@ import {
   type DecoderLayerOutput,
 } from '../stages/decoder-stages.js';
 import { classAttentionInBands } from './class-attention-bands.js';
+import { corrGuidanceInput, releaseCorrGuidanceInput, type CorrGuidanceInputs } from './corr-guidance-inputs.js';
 import { joinClassChunks, type ClassChunks } from './class-chunks.js';
 import type { DecoderRunState } from './decoder-run-state.js';
 
@@ -34,16 +35,17 @@ export interface DecoderLayerResult<T> {
 }
 
 /**
- * Decoder layer `layer` (0, 1, 2) on the classes of `x` / `corrGuidanceInput` with the layer's
- * appearance `guidance`. The input chunks are consumed: each is freed after its last use, so a
- * layer's inputs go while its outputs come. Returns the `outputs` asked for.
+ * Decoder layer `layer` (0, 1, 2) on the classes of `x` / `cg` with the layer's appearance
+ * `guidance`. The input chunks are consumed: each is freed after its last use, so a layer's
+ * inputs go while its outputs come (a recomputed corr guidance keeps its cost map, see
+ * corr-guidance-inputs.ts). Returns the `outputs` asked for.
  */
 export async function runDecoderLayer<T>(
   run: DecoderRunState<T>,
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  corrGuidanceInput: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<DecoderLayerResult<T>> {
   run.progress.enterLayer(
@@ -52,10 +54,10 @@ export async function runDecoderLayer<T>(
   );
   const perChunk =
     x.parts.length === 1
-      ? await runWholeLayer(run, layer, outputs, x, corrGuidanceInput, guidance)
+      ? await runWholeLayer(run, layer, outputs, x, cg, guidance)
       : pooledValues(run, x) <= run.allClassAttentionValues
-        ? await runLayerOnAllClasses(run, layer, outputs, x, corrGuidanceInput, guidance)
-        : await runLayerStreamed(run, layer, outputs, x, corrGuidanceInput, guidance);
+        ? await runLayerOnAllClasses(run, layer, outputs, x, cg, guidance)
+        : await runLayerStreamed(run, layer, outputs, x, cg, guidance);
   return layerResult(run, outputs, perChunk, x.counts);
 }
 
@@ -65,12 +67,14 @@ async function runWholeLayer<T>(
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<Record<string, T>[]> {
   const { ops, tensors } = run;
-  const out = await runStage(ops, decoderLayerStageOf(run.params, run.arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn.parts[0]! });
-  tensors.drop(x.parts[0], cgIn.parts[0]);
+  const cgIn = await corrGuidanceInput(run, layer, cg, 0);
+  const out = await runStage(ops, decoderLayerStageOf(run.params, run.arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn });
+  tensors.drop(x.parts[0]);
+  releaseCorrGuidanceInput(run, cg, 0, cgIn);
   run.progress.advance(layer + 1, x.counts[0]!);
   return [out];
 }
@@ -88,7 +92,7 @@ async function runLayerOnAllClasses<T>(
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<Record<string, T>[]> {
   const { ops, tensors } = run;
@@ -102,8 +106,8 @@ async function runLayerOnAllClasses<T>(
   const attended = await classAttentionInBands(run, layer, pooled, x.counts);
   tensors.drop(...pooled);
   const mergeStage = decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
-  return finishEachChunk(run, layer, x, cgIn, async (part, i) => {
-    const out = await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! });
+  return finishEachChunk(run, layer, x, cg, async (part, cgIn, i) => {
+    const out = await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn });
     tensors.drop(attended.parts[i]);
     return out;
   });
@@ -115,7 +119,7 @@ async function runLayerStreamed<T>(
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<Record<string, T>[]> {
   const { ops, tensors } = run;
@@ -134,8 +138,8 @@ async function runLayerStreamed<T>(
     run.progress.advance(layer + 1, x.counts[i]!, 0.25);
   }
   const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs);
-  const perChunk = await finishEachChunk(run, layer, x, cgIn, (part, i) =>
-    runStage(ops, finishStage, { x: part, sumKV, sumK, guidance, corrGuidanceInput: cgIn.parts[i]! }),
+  const perChunk = await finishEachChunk(run, layer, x, cg, (part, cgIn) =>
+    runStage(ops, finishStage, { x: part, sumKV, sumK, guidance, corrGuidanceInput: cgIn }),
   );
   tensors.drop(sumKV, sumK);
   return perChunk;
@@ -149,13 +153,15 @@ async function finishEachChunk<T>(
   run: DecoderRunState<T>,
   layer: number,
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
-  finish: (part: T, index: number) => Promise<Record<string, T>>,
+  cg: CorrGuidanceInputs<T>,
+  finish: (part: T, cgIn: T, index: number) => Promise<Record<string, T>>,
 ): Promise<Record<string, T>[]> {
   const perChunk: Record<string, T>[] = [];
   for (const [i, part] of x.parts.entries()) {
-    perChunk.push(await finish(part, i));
-    run.tensors.drop(part, cgIn.parts[i]);
+    const cgIn = await corrGuidanceInput(run, layer, cg, i);
+    perChunk.push(await finish(part, cgIn, i));
+    run.tensors.drop(part);
+    releaseCorrGuidanceInput(run, cg, i, cgIn);
     run.progress.advance(layer + 1, x.counts[i]!, 0.75);
   }
   return perChunk;
