@@ -39,14 +39,15 @@ export async function decodeWithRejection<T>(run: DecoderRunState<T>, inputs: De
   let alive = Int32Array.from({ length: classCount }, (_, i) => i);
   let x = inputs.corrEmbed;
   let cg = firstCorrGuidanceInputs(inputs.corrClasses);
-  let scores = inputs.maskAux;
+  // the scores of each rejection on the host: head0's, then each layer's logits (read by the layer)
+  let scores = hostTensor('float32', ops.shape(inputs.maskAux), await ops.read(inputs.maskAux));
+  tensors.drop(inputs.maskAux);
   let final: HostTensor<'float32'> | undefined;
   for (let layer = 0; layer < 3; layer++) {
     // 1. rank by the auxiliary head, keep each pixel's top-k
-    const [, n, sh, sw] = ops.shape(scores) as [number, number, number, number];
-    const values = await ops.read(scores);
-    if (layer > 0) auxHost.push(hostTensor('float32', [1, n, sh, sw], values));
-    tensors.drop(scores);
+    const [, n, sh, sw] = scores.shape as [number, number, number, number];
+    const values = scores.data;
+    if (layer > 0) auxHost.push(scores);
     const kept = topKSurvivors(values, n, sh * sw, topK);
     valid.push(kept);
     await tracer.emit(`${prefix}valid${layer}`, hostTensor('uint8', [n], kept));
@@ -72,8 +73,7 @@ export async function decodeWithRejection<T>(run: DecoderRunState<T>, inputs: De
       cg = nextCorrGuidanceInputs(run, cg, out.corrGuidance);
     } else {
       dropCorrGuidanceInputs(run, cg);
-      final = hostTensor('float32', ops.shape(out.logits!), await ops.read(out.logits!));
-      tensors.drop(out.logits);
+      final = out.logits!;
     }
   }
   await tracer.emit(`${prefix}keep`, hostTensor('uint8', [3, classCount], keepMask));

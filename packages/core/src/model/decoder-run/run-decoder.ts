@@ -27,7 +27,7 @@ const DEFAULT_ATTENTION_BAND_VALUES = 1 << 21;
  * has 44.2 Mi for 150 classes in its last layer (attention on all classes, the faster way on
  * CPU) and 61.8 Mi for 847 in its first (streamed: the peak stays under 3 GB).
  */
-const DEFAULT_ALL_CLASS_ATTENTION_VALUES = 48 * 2 ** 20;
+export const DEFAULT_ALL_CLASS_ATTENTION_VALUES = 48 * 2 ** 20;
 
 export interface RunDecoderOptions<T> {
   /** CER top-k; undefined runs the full path. */
