@@ -38,7 +38,7 @@ export async function decodeWithRejection<T>(run: DecoderRunState<T>, inputs: De
   /** Original indices of the classes still in. */
   let alive = Int32Array.from({ length: classCount }, (_, i) => i);
   let x = inputs.corrEmbed;
-  let cg = firstCorrGuidanceInputs(inputs.corrClasses);
+  let cg = firstCorrGuidanceInputs(run, inputs.corrClasses, inputs.corrEmbed);
   // the scores of each rejection on the host: head0's, then each layer's logits (read by the layer)
   let scores = hostTensor('float32', ops.shape(inputs.maskAux), await ops.read(inputs.maskAux));
   tensors.drop(inputs.maskAux);

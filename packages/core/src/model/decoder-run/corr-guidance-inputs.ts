@@ -14,6 +14,7 @@ import { runStage } from '../../ops/stage.js';
 import { corrGuidanceChainStageOf } from '../stages/decoder-stages.js';
 import { gatherClassChunks, type ClassChunks } from './class-chunks.js';
 import type { DecoderRunState } from './decoder-run-state.js';
+import { pooledValues } from './run-decoder-layer.js';
 
 export type CorrGuidanceInputs<T> = { kind: 'stored'; chunks: ClassChunks<T> } | { kind: 'recomputed'; corr: ClassChunks<T> };
 
@@ -47,9 +48,18 @@ export function dropCorrGuidanceInputs<T>(run: DecoderRunState<T>, cg: CorrGuida
   run.tensors.dropChunks(cg.kind === 'stored' ? cg.chunks : cg.corr);
 }
 
-/** Layer 0's inputs from the cost map chunks (owned by the run): recomputed with several chunks, stored with one. */
-export function firstCorrGuidanceInputs<T>(corrClasses: ClassChunks<T>): CorrGuidanceInputs<T> {
-  return corrClasses.parts.length > 1 ? { kind: 'recomputed', corr: corrClasses } : { kind: 'stored', chunks: corrClasses };
+/**
+ * Layer 0's inputs from the cost map chunks (owned by the run): recomputed when the last layer's
+ * class attention will be streamed (many classes: memory matters more than the small stages the
+ * recomputation adds; with few classes they cost far more than their arithmetic — measured at
+ * R = 768, T = 150 on ort: +25 % decoder CPU time, the other sessions' threads slowed), stored
+ * otherwise.
+ * The last layer holds 4× the pooled values of layer 0 (`corrEmbed`): SED's decoder halves the
+ * channels as it doubles the side.
+ */
+export function firstCorrGuidanceInputs<T>(run: DecoderRunState<T>, corrClasses: ClassChunks<T>, corrEmbed: ClassChunks<T>): CorrGuidanceInputs<T> {
+  const streamedLast = corrClasses.parts.length > 1 && 4 * pooledValues(run, corrEmbed) > run.allClassAttentionValues;
+  return streamedLast ? { kind: 'recomputed', corr: corrClasses } : { kind: 'stored', chunks: corrClasses };
 }
 
 /** Whether a layer must output its corr guidance for the next layer (stored inputs). */

@@ -23,7 +23,7 @@ export async function decodeAllClasses<T>(run: DecoderRunState<T>, inputs: Decod
   const { tensors, tracer } = run;
   tensors.drop(inputs.maskAux); // no rejection: head0 is not needed
   let x = inputs.corrEmbed;
-  let cg = firstCorrGuidanceInputs(inputs.corrClasses);
+  let cg = firstCorrGuidanceInputs(run, inputs.corrClasses, inputs.corrEmbed);
   let logits: HostTensor<'float32'> | undefined;
   for (let layer = 0; layer < 3; layer++) {
     // the auxiliary heads and intermediate features only when traced
