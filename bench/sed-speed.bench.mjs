@@ -63,6 +63,14 @@ async function instrumentedOps(threads) {
       stageFlops.set(stage.name, (stageFlops.get(stage.name) ?? 0) + flopsOf.get(key));
       const mb = process.memoryUsage.rss() / 2 ** 20;
       if (mb > rss.maxMB) Object.assign(rss, { maxMB: Math.round(mb), afterStage: stage.name });
+      // SEDSEG_BENCH_RSS_LOG=1: resident and JS-held memory after every stage run (stderr)
+      if (process.env.SEDSEG_BENCH_RSS_LOG) {
+        const m = process.memoryUsage();
+        const MB = (x) => Math.round(x / 2 ** 20);
+        process.stderr.write(
+          `rss ${stage.name} rss=${MB(m.rss)} arrayBuffers=${MB(m.arrayBuffers)} heap=${MB(m.heapUsed)} maxRss=${MB(process.resourceUsage().maxRSS * 1024)}\n`,
+        );
+      }
     }
   };
   return { ops, stageMs, stageCpuMs, stageFlops, rss };

@@ -64,7 +64,6 @@ describe('estimateSegmentMemory', () => {
     { model: 'B', R: 768, T: 150, p: 2, mib: 2549, source: 'bench, this change (earlier run: 2.59 GB)' },
     { model: 'B', R: 384, T: 847, p: 1, mib: 2983, source: 'bench, this change' },
     { model: 'B', R: 384, T: 847, p: 2, mib: 2453, source: 'bench, this change (earlier run: 2.42 GB)' },
-    { model: 'B', R: 768, T: 847, p: 2, mib: 4530, source: 'bench, earlier run (4.53 GB)' },
     { model: 'L', R: 768, T: 150, p: 2, mib: 4170, source: 'bench, earlier run (4.17 GB)' },
     { model: 'L', R: 384, T: 150, p: 1, mib: 3707, source: 'bench, this change' },
     { model: 'B', R: 384, T: 150, p: 2, mib: 2781, text: true, source: 'with the text tower: a probe running encodeClasses(150 names) then the bench run' },
@@ -73,7 +72,10 @@ describe('estimateSegmentMemory', () => {
     { model: 'B', R: 1024, T: 150, p: 2, mib: 3249, source: 'bench, this change' },
     { model: 'B', R: 384, T: 150, p: 1, mib: 2155, topK: 8, source: 'bench --path k8, this change' },
     { model: 'B', R: 768, T: 150, p: 2, mib: 3758, chunk: 16, source: 'bench --chunk 16, this change' },
-    { model: 'B', R: 768, T: 847, p: 1, mib: 6968, source: 'bench, this change' },
+    // T = 847 at R = 768 streams the class attention of every layer (the points measured before that
+    // change, 6968 MiB at pooling 1 and 4530 at pooling 2, no longer apply); mem-13 branch, 2026-12-05:
+    { model: 'B', R: 768, T: 847, p: 1, mib: 3145, source: 'bench, layer 2 input recomputed (full path)' },
+    { model: 'B', R: 768, T: 847, p: 1, mib: 3283, topK: 8, source: 'bench --path k8 (527/525/525 classes kept)' },
   ];
 
   it.each(MEASURED)(
@@ -95,32 +97,64 @@ describe('estimateSegmentMemory', () => {
     },
   );
 
-  it('grows with the resolution and the class count, and with smaller pooling', () => {
+  /**
+   * Where a layer's class attention switches from every class at once to streaming over the
+   * chunks (its pooled features over 48 Mi values), the memory drops (measured, R = 768, T = 150,
+   * pooling 1: 3019 MB at once, 2386 MB streamed — bench/README.md): the estimate grows with R and
+   * T between the switches.
+   */
+  it('grows with the resolution and the class count between the streaming switches, and with smaller pooling', () => {
     let previous = 0;
-    for (let R = 32; R <= 2048; R += 32) {
-      const b = estimate({ resolution: R }).bytes;
-      expect(b, `R = ${R}`).toBeGreaterThan(previous);
-      previous = b;
+    // T = 150, pooling 1: layer 2 streams from R = 832, layers 1–2 from 1184, every layer from 1664
+    for (const [from, to] of [
+      [32, 800],
+      [832, 1152],
+      [1184, 1632],
+      [1664, 2048],
+    ] as const) {
+      previous = 0;
+      for (let R = from; R <= to; R += 32) {
+        const b = estimate({ resolution: R }).bytes;
+        expect(b, `R = ${R}`).toBeGreaterThan(previous);
+        previous = b;
+      }
     }
-    previous = 0;
-    for (const T of [1, 2, 3, 10, 100, 150, 171, 459, 847, 2000]) {
-      const b = estimate({ classes: T }).bytes;
-      expect(b, `T = ${T}`).toBeGreaterThan(previous);
-      previous = b;
+    // R = 768, pooling 1: layer 2 streams from T = 171, layers 1–2 from 342, every layer from 683
+    for (const Ts of [
+      [1, 2, 3, 10, 100, 150, 170],
+      [171, 200, 341],
+      [342, 459, 682],
+      [683, 847, 2000],
+    ]) {
+      previous = 0;
+      for (const T of Ts) {
+        const b = estimate({ classes: T }).bytes;
+        expect(b, `T = ${T}`).toBeGreaterThan(previous);
+        previous = b;
+      }
     }
+    expect(estimate({ classes: 171 }).bytes).toBeLessThan(estimate({ classes: 170 }).bytes);
     expect(estimate({ pooling: 1 }).bytes).toBeGreaterThan(estimate({ pooling: 2 }).bytes);
     expect(estimate({ classChunk: 32 }).bytes).toBeGreaterThan(estimate({ classChunk: 2 }).bytes);
     expect(estimate({ textEncoder: true }).bytes).toBeGreaterThan(estimate({ textEncoder: false }).bytes);
     expect(estimateSegmentMemory({ architecture: SED_L, resolution: 768, classes: 150, pooling: 1, classChunk: 2 }).bytes).toBeGreaterThan(estimate().bytes);
   });
 
-  it('grows with T by the per-class tensors of the last decoder layer (the documented slope)', () => {
+  it('grows with T by the per-class tensors held for every class (the documented slope)', () => {
     const h2 = (768 / 32) ** 2;
     const slope = estimate({ classes: 848, textEncoder: false }).bytes - estimate({ classes: 847, textEncoder: false }).bytes;
-    // (768 + 2048/p²)·h² floats of decoder tensors + two copies of the class embedding (80 × 640)
-    expect(slope).toBe((768 + 2048) * h2 * 4 + 2 * 80 * 640 * 4);
+    // every layer streamed, layer 2's input recomputed: the cost map 80·h² + layer 1's input 256·h²
+    // floats, + two copies of the class embedding (80 × 640)
+    expect(slope).toBe((80 + 256) * h2 * 4 + 2 * 80 * 640 * 4);
+    // with CER nothing is recomputed: the cost map + layer 2's input 512·h²
+    const slopeCer = estimate({ classes: 848, topK: 8 }).bytes - estimate({ classes: 847, topK: 8 }).bytes;
+    expect(slopeCer).toBe((80 + 512) * h2 * 4 + 2 * 80 * 640 * 4);
+    // pooling 2: layer 2 streamed, layer 1 at once (its input, pooled and attended copies: 512·h²)
     const slope2 = estimate({ classes: 848, pooling: 2 }).bytes - estimate({ classes: 847, pooling: 2 }).bytes;
-    expect(slope2).toBe((768 + 512) * h2 * 4 + 2 * 80 * 640 * 4);
+    expect(slope2).toBe((80 + 512) * h2 * 4 + 2 * 80 * 640 * 4);
+    // T = 150, pooling 1: every class at once in layer 2 (input 512·h², pooled and attended 2048·h²)
+    const slope150 = estimate({ classes: 150 }).bytes - estimate({ classes: 149 }).bytes;
+    expect(slope150).toBe((80 + 512 + 2048) * h2 * 4 + 2 * 80 * 640 * 4);
     expect(estimate({ classes: 847 }).phase).toBe('decoder');
     expect(estimate({ resolution: 384, classes: 20 }).phase).toBe('image encoder');
   });

@@ -267,7 +267,7 @@ for (const backend of BACKENDS) {
       });
 
       if (caseName === 'case-01') {
-        it(`${caseName}: decoder layers in class chunks of 5 (class attention on all classes in row bands, and streamed over the chunks) match the reference`, async () => {
+        it(`${caseName}: decoder layers in class chunks of 5 (class attention on all classes in row bands, and streamed over the chunks; untraced: layer 2's input recomputed) match the reference`, async () => {
           const gcase = await getCase(caseName);
           const text = (await gcase.tensor('text_features')).data as Float32Array;
           const classCount = gcase.meta.num_classes;
@@ -290,6 +290,14 @@ for (const backend of BACKENDS) {
             expect(results.map((r) => r.name)).toContain(topK ? 'cer_top8_output' : 'logits');
             expectAllOk(results);
           }
+          // untraced and streamed, the full path recomputes layer 2's input per chunk instead of keeping it
+          const features = await loadFeatures(gcase);
+          const out = await runDecoder(ops, params, arch, features, text, classCount, { classChunk: 5, allClassAttentionValues: 0 });
+          disposeFeatures(features);
+          const results: Comparison[] = [];
+          await checker(gcase, `${caseName} chunks of 5 streamed, layer 2 input recomputed`, results)('logits', out.logits!);
+          expect(results.map((r) => r.name)).toEqual(['logits']);
+          expectAllOk(results);
         });
       }
 

@@ -42,13 +42,25 @@
  *                    arenas: about 8 tensors the size of the layer's DoubleConv input (c_i + g_i
  *                    channels at 2·s_i) per class of the chunk (measured: chunk 16 instead of 2
  *                    adds 1.2 GiB at R = 768).
- * - decoderClasses   T · max_i (x_i + cg_i + 4·c_i·(s_i/p)²)·4: the host-side per-class tensors
- *                    of ALL classes while the class attention of layer i runs: the layer's input
- *                    features x_i = c_i·s_i², the corr guidance cg_i (P·h² for layer 0,
- *                    g_{i−1}·s_i² after) and the pooled features and their attention output
- *                    (c_i·(s_i/p)² each, two copies of each: the bands and their cuts). The last
- *                    layer is the largest: (768 + 2048/p²)·h² floats per class, 6.2 MiB at
- *                    R = 768, p = 1; 2.8 MiB at p = 2. This is what grows with T.
+ * - decoderClasses   T · (P·h² + max_i m_i)·4: the host-side per-class tensors of ALL classes
+ *                    during decoder layer i: the class-batched cost map P·h² (kept through every
+ *                    layer: each chunk's corr guidance input is recomputed from it) and
+ *                    - when the layer's class attention takes every class at once (its pooled
+ *                      features T·c_i·(s_i/p)² at most `allClassAttentionValues`, 48 Mi):
+ *                      m_i = max(x_i + 4·c_i·(s_i/p)², o_i), the input features x_i = c_i·s_i²
+ *                      with the pooled features and their attention output (two copies each: the
+ *                      bands and their cuts), or the outputs o_i as the merge makes them;
+ *                    - when it is streamed over the chunks: m_i = max(x_i, o_i), the inputs
+ *                      going while the outputs o_i come (x_{i+1} = c_{i+1}·(2·s_i)², the logits
+ *                      (2·s_i)² after the last layer);
+ *                    - on the full path with layer 1 streamed, layer 2's input is recomputed from
+ *                      layer 1's: m_1 = x_1 and m_2 = max(x_1, o_2).
+ *                    At R = 768, p = 1: T = 150 takes every class at once in each layer (the last
+ *                    one is the largest, (80 + 2560)·h² floats = 5.8 MiB per class); T ≥ 171
+ *                    streams the last layer, T ≥ 342 layers 1 and 2, T ≥ 683 every layer
+ *                    (T = 847: 336·h² floats per class on the full path, 0.74 MiB; 592·h² with
+ *                    CER, 1.3 MiB). This is what grows with T (and drops where a layer starts
+ *                    streaming).
  * - logits           3·T·(R/4)²·4 (per-chunk outputs, joined, read to the host); 5· with CER (its
  *                    probabilities and the T-plane output).
  * - postprocess      2·T·(R/4)²·4 (logits and their sigmoid) + labels W·H·4, + T·W·H·4 when
@@ -60,8 +72,10 @@
  * Calibration (bench/sed-speed.bench.mjs, ort CPU, 2 threads, random weights at the released
  * sizes, a 853×640 image, peak RSS): 15 runs, SED-B and SED-L, R 384–1024, T 150–847, pooling 1
  * and 2, class chunk 2 and 16, full path and CER, with and without the text tower: the estimate
- * is between 2 % under and 17 % over each measured peak (the points are in
- * test/memory-estimate.test.ts). The bench decodes without the embedding cache: one copy of the
+ * is between 6 % under and 12 % over each measured peak (the points are in
+ * test/memory-estimate.test.ts; T = 847 at R = 768 measured again with the streamed layers). The
+ * measured peaks include what glibc keeps of freed buffers (up to a few hundred MB at T = 847:
+ * bench/README.md). The bench decodes without the embedding cache: one copy of the
  * class embeddings fewer than `segment`. Other backends hold weights and activations differently
  * (tfjs: one backend copy; CUDA/WebGPU: activations in device memory): the estimate is then an
  * upper bound of the host memory rather than a close figure.
@@ -81,6 +95,7 @@
 import { SedsegError } from '../errors.js';
 import type { SedArchitecture } from '../architecture/sed-architecture.js';
 import { expectedWeightShapes, weightPart } from '../architecture/expected-weights.js';
+import { DEFAULT_ALL_CLASS_ATTENTION_VALUES } from './decoder-run/run-decoder.js';
 
 /** Largest size of one tensor, in bytes (exclusive): 2^31 (see the module comment). */
 export const MAX_TENSOR_BYTES = 2 ** 31;
@@ -269,18 +284,26 @@ export function estimateSegmentMemory(request: SegmentMemoryRequest): SegmentMem
   const channels = [a.decoder_hidden_dim, a.decoder_dims[0]!, a.decoder_dims[1]!];
   const guidance = a.decoder_guidance_proj_dims;
   const perChunk = Math.min(chunk, T);
+  const side = (i: number): number => h * 2 ** i;
+  const inputs = (i: number): number => channels[i]! * side(i) ** 2;
+  const streamed = (i: number): boolean => T > perChunk && T * channels[i]! * Math.floor(side(i) / p) ** 2 > DEFAULT_ALL_CLASS_ATTENTION_VALUES;
+  // the full path with layer 1 streamed recomputes layer 2's input from layer 1's (deferred-features.ts)
+  const deferred = request.topK === undefined && streamed(1);
   let perClass = 0;
   let chunkValues = 0;
   for (let i = 0; i < 3; i++) {
-    const s = h * 2 ** i;
+    const s = side(i);
     const c = channels[i]!;
     const g = guidance[i]!;
-    const x = c * s * s;
-    const cg = i === 0 ? P * h * h : guidance[i - 1]! * s * s;
+    const x = inputs(i);
+    const outputs = i < 2 ? inputs(i + 1) : (2 * s) ** 2;
     const attention = 4 * c * (s / p) ** 2; // pooled and attended, two copies each
-    perClass = Math.max(perClass, x + cg + attention);
+    const held = deferred && i > 0 ? Math.max(inputs(1), i === 2 ? outputs : 0) : streamed(i) ? Math.max(x, outputs) : Math.max(x + attention, outputs);
+    perClass = Math.max(perClass, held);
     chunkValues += CHUNK_LIVE_COPIES * perChunk * (c + g) * (2 * s) ** 2;
   }
+  // the cost map, from which each chunk's corr guidance input is recomputed, lives through every layer
+  perClass += P * h * h;
   const decoderClasses = T * perClass * F32;
   const decoderChunk = chunkValues * F32;
   const logits = (request.topK !== undefined ? 5 : 3) * T * s0 * s0 * F32;

@@ -11,9 +11,18 @@
  * `cer_top{K}_valid0..2`, `cer_top{K}_mask_aux0/1`, `cer_top{K}_keep`, `cer_top{K}_output`.
  */
 import type { HostTensor } from '../../tensor/host-tensor.js';
+import type { DecoderLayerOutput } from '../stages/decoder-stages.js';
 import { sigmoidHost } from '../postprocess.js';
 import { maskToIndices, topKSurvivors } from './category-early-rejection.js';
 import { gatherClassChunks, type ClassChunks } from './class-chunks.js';
+import {
+  corrGuidanceOutputNeeded,
+  dropCorrGuidanceInputs,
+  firstCorrGuidanceInputs,
+  gatherCorrGuidanceInputs,
+  nextCorrGuidanceInputs,
+  type CorrGuidanceInputs,
+} from './corr-guidance-inputs.js';
 import { hostTensor, type DecoderResult } from './decoder-result.js';
 import type { DecoderLayerInputs, DecoderRunState } from './decoder-run-state.js';
 import { runDecoderLayer } from './run-decoder-layer.js';
@@ -29,15 +38,16 @@ export async function decodeWithRejection<T>(run: DecoderRunState<T>, inputs: De
   /** Original indices of the classes still in. */
   let alive = Int32Array.from({ length: classCount }, (_, i) => i);
   let x = inputs.corrEmbed;
-  let cgIn = inputs.corrClasses;
-  let scores = inputs.maskAux;
+  let cg = firstCorrGuidanceInputs(run, inputs.corrClasses, inputs.corrEmbed);
+  // the scores of each rejection on the host: head0's, then each layer's logits (read by the layer)
+  let scores = hostTensor('float32', ops.shape(inputs.maskAux), await ops.read(inputs.maskAux));
+  tensors.drop(inputs.maskAux);
   let final: HostTensor<'float32'> | undefined;
   for (let layer = 0; layer < 3; layer++) {
     // 1. rank by the auxiliary head, keep each pixel's top-k
-    const [, n, sh, sw] = ops.shape(scores) as [number, number, number, number];
-    const values = await ops.read(scores);
-    if (layer > 0) auxHost.push(hostTensor('float32', [1, n, sh, sw], values));
-    tensors.drop(scores);
+    const [, n, sh, sw] = scores.shape as [number, number, number, number];
+    const values = scores.data;
+    if (layer > 0) auxHost.push(scores);
     const kept = topKSurvivors(values, n, sh * sw, topK);
     valid.push(kept);
     await tracer.emit(`${prefix}valid${layer}`, hostTensor('uint8', [n], kept));
@@ -46,22 +56,24 @@ export async function decodeWithRejection<T>(run: DecoderRunState<T>, inputs: De
     // 2. gather the survivors
     const idx = maskToIndices(kept);
     if (idx.length < n) {
-      ({ x, cgIn } = gatherSurvivors(run, x, cgIn, idx));
+      ({ x, cg } = gatherSurvivors(run, x, cg, idx));
       alive = Int32Array.from(idx, (j) => alive[j]!);
     }
 
     // 3. the decoder layer on the survivors (its head scores the next rejection)
-    const out = await runDecoderLayer(run, layer, layer < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits'], x, cgIn, inputs.guidance[layer]!);
-    tensors.dropChunks(x, cgIn);
+    const outputs: DecoderLayerOutput[] =
+      layer < 2 ? (corrGuidanceOutputNeeded(cg) ? ['features', 'corrGuidance', 'logits'] : ['features', 'logits']) : ['logits'];
+    const out = await runDecoderLayer(run, layer, outputs, x, cg, inputs.guidance[layer]!);
+    tensors.dropChunks(x);
     tensors.drop(inputs.guidance[layer]);
     if (layer < 2) {
       await tracer.emit(`${prefix}mask_aux${layer}`, out.logits!);
       scores = out.logits!;
       x = out.features!;
-      cgIn = out.corrGuidance!;
+      cg = nextCorrGuidanceInputs(run, cg, out.corrGuidance);
     } else {
-      final = hostTensor('float32', ops.shape(out.logits!), await ops.read(out.logits!));
-      tensors.drop(out.logits);
+      dropCorrGuidanceInputs(run, cg);
+      final = out.logits!;
     }
   }
   await tracer.emit(`${prefix}keep`, hostTensor('uint8', [3, classCount], keepMask));
@@ -83,15 +95,19 @@ export async function decodeWithRejection<T>(run: DecoderRunState<T>, inputs: De
   };
 }
 
-/** The classes `idx` of the layer input and corr guidance chunks; parts no longer needed are freed. */
-function gatherSurvivors<T>(run: DecoderRunState<T>, x: ClassChunks<T>, cgIn: ClassChunks<T>, idx: Int32Array): { x: ClassChunks<T>; cgIn: ClassChunks<T> } {
+/** The classes `idx` of the layer input and corr guidance inputs; parts no longer needed are freed. */
+function gatherSurvivors<T>(
+  run: DecoderRunState<T>,
+  x: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
+  idx: Int32Array,
+): { x: ClassChunks<T>; cg: CorrGuidanceInputs<T> } {
   const { ops, tensors } = run;
   const gx = gatherClassChunks(ops, x, idx);
-  const gc = gatherClassChunks(ops, cgIn, idx);
-  for (const p of [...gx.parts, ...gc.parts]) tensors.keep(p);
-  const reused = new Set([...gx.parts, ...gc.parts]);
-  tensors.drop(...[...x.parts, ...cgIn.parts].filter((p) => !reused.has(p)));
-  return { x: gx, cgIn: gc };
+  for (const p of gx.parts) tensors.keep(p);
+  const reused = new Set(gx.parts);
+  tensors.drop(...x.parts.filter((p) => !reused.has(p)));
+  return { x: gx, cg: gatherCorrGuidanceInputs(run, cg, idx) };
 }
 
 /**

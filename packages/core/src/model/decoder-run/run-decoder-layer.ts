@@ -13,6 +13,7 @@
  * classes at once, 847 streamed).
  */
 import { runStage } from '../../ops/stage.js';
+import type { HostTensor } from '../../tensor/host-tensor.js';
 import { emptyClassAttentionSums } from '../decoder/class-attention.js';
 import {
   decoderLayerFromSumsStageOf,
@@ -23,27 +24,30 @@ import {
   type DecoderLayerOutput,
 } from '../stages/decoder-stages.js';
 import { classAttentionInBands } from './class-attention-bands.js';
-import { joinClassChunks, type ClassChunks } from './class-chunks.js';
+import { corrGuidanceInput, releaseCorrGuidanceInput, type CorrGuidanceInputs } from './corr-guidance-inputs.js';
+import type { ClassChunks } from './class-chunks.js';
+import { hostTensor } from './decoder-result.js';
 import type { DecoderRunState } from './decoder-run-state.js';
 
-/** A layer's outputs: features and corr guidance as chunks (inputs of the next layer), logits joined [1, T', 2H, 2W]. */
+/** A layer's outputs: features and corr guidance as chunks (inputs of the next layer), logits on the host [1, T', 2H, 2W]. */
 export interface DecoderLayerResult<T> {
   features?: ClassChunks<T>;
   corrGuidance?: ClassChunks<T>;
-  logits?: T;
+  logits?: HostTensor<'float32'>;
 }
 
 /**
- * Decoder layer `layer` (0, 1, 2) on the classes of `x` / `corrGuidanceInput` with the layer's
- * appearance `guidance`. The input chunks are consumed: each is freed after its last use, so a
- * layer's inputs go while its outputs come. Returns the `outputs` asked for.
+ * Decoder layer `layer` (0, 1, 2) on the classes of `x` / `cg` with the layer's appearance
+ * `guidance`. The input chunks are consumed: each is freed after its last use, so a layer's
+ * inputs go while its outputs come (a recomputed corr guidance keeps its cost map, see
+ * corr-guidance-inputs.ts). Returns the `outputs` asked for.
  */
 export async function runDecoderLayer<T>(
   run: DecoderRunState<T>,
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  corrGuidanceInput: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<DecoderLayerResult<T>> {
   run.progress.enterLayer(
@@ -52,11 +56,11 @@ export async function runDecoderLayer<T>(
   );
   const perChunk =
     x.parts.length === 1
-      ? await runWholeLayer(run, layer, outputs, x, corrGuidanceInput, guidance)
+      ? await runWholeLayer(run, layer, outputs, x, cg, guidance)
       : pooledValues(run, x) <= run.allClassAttentionValues
-        ? await runLayerOnAllClasses(run, layer, outputs, x, corrGuidanceInput, guidance)
-        : await runLayerStreamed(run, layer, outputs, x, corrGuidanceInput, guidance);
-  return layerResult(run, outputs, perChunk, x.counts);
+        ? await runLayerOnAllClasses(run, layer, outputs, x, cg, guidance)
+        : await runLayerStreamed(run, layer, outputs, x, cg, guidance);
+  return await layerResult(run, outputs, perChunk, x.counts);
 }
 
 /** Every class in one chunk: the whole layer as one stage. */
@@ -65,18 +69,20 @@ async function runWholeLayer<T>(
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<Record<string, T>[]> {
   const { ops, tensors } = run;
-  const out = await runStage(ops, decoderLayerStageOf(run.params, run.arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn.parts[0]! });
-  tensors.drop(x.parts[0], cgIn.parts[0]);
+  const cgIn = await corrGuidanceInput(run, layer, cg, 0);
+  const out = await runStage(ops, decoderLayerStageOf(run.params, run.arch, layer, outputs), { x: x.parts[0]!, guidance, corrGuidanceInput: cgIn });
+  tensors.drop(x.parts[0]);
+  releaseCorrGuidanceInput(run, cg, 0, cgIn);
   run.progress.advance(layer + 1, x.counts[0]!);
   return [out];
 }
 
 /** Values of the pooled features of every class of `x` (what the all-classes attention holds, per copy). */
-function pooledValues<T>(run: DecoderRunState<T>, x: ClassChunks<T>): number {
+export function pooledValues<T>(run: DecoderRunState<T>, x: ClassChunks<T>): number {
   const [, c, h, w] = run.ops.shape(x.parts[0]!) as [number, number, number, number];
   const pool = run.arch.decoder_pooling[0]!;
   return x.counts.reduce((a, b) => a + b, 0) * c * Math.floor(h / pool) * Math.floor(w / pool);
@@ -88,7 +94,7 @@ async function runLayerOnAllClasses<T>(
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<Record<string, T>[]> {
   const { ops, tensors } = run;
@@ -102,8 +108,8 @@ async function runLayerOnAllClasses<T>(
   const attended = await classAttentionInBands(run, layer, pooled, x.counts);
   tensors.drop(...pooled);
   const mergeStage = decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
-  return finishEachChunk(run, layer, x, cgIn, async (part, i) => {
-    const out = await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn.parts[i]! });
+  return finishEachChunk(run, layer, x, cg, async (part, cgIn, i) => {
+    const out = await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn });
     tensors.drop(attended.parts[i]);
     return out;
   });
@@ -115,29 +121,83 @@ async function runLayerStreamed<T>(
   layer: number,
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
+  cg: CorrGuidanceInputs<T>,
   guidance: T,
 ): Promise<Record<string, T>[]> {
+  const source = storedChunks(run, x);
+  const sums = await streamedSums(run, layer, source);
+  const perChunk = await streamedFinish(run, layer, outputs, source, sums, cg, guidance);
+  run.tensors.drop(sums.sumKV, sums.sumK);
+  return perChunk;
+}
+
+/**
+ * A layer's input features chunk by chunk: `get` gives chunk `i` (kept by the run), `release`
+ * takes it back after a pass (`last`: the layer's last use of it).
+ */
+export interface FeatureChunks<T> {
+  counts: readonly number[];
+  get(index: number): Promise<T>;
+  release(index: number, chunk: T, last: boolean): void;
+}
+
+/** Stored chunks: each freed after its last use. */
+export function storedChunks<T>(run: DecoderRunState<T>, x: ClassChunks<T>): FeatureChunks<T> {
+  return {
+    counts: x.counts,
+    get: async (i) => x.parts[i]!,
+    release: (i, _chunk, last) => {
+      if (last) run.tensors.drop(x.parts[i]);
+    },
+  };
+}
+
+/** First pass of a streamed layer: the class attention's sums over every chunk of `x` (owned by the run). */
+export async function streamedSums<T>(run: DecoderRunState<T>, layer: number, x: FeatureChunks<T>): Promise<{ sumKV: T; sumK: T }> {
   const { ops, tensors } = run;
-  const [, c, h, w] = ops.shape(x.parts[0]!) as [number, number, number, number];
   const pool = run.arch.decoder_pooling[0]!;
-  const empty = emptyClassAttentionSums(ops, [1, c, Math.floor(h / pool), Math.floor(w / pool)], run.arch.decoder_heads);
-  let sumKV = tensors.keep(empty.sumKV);
-  let sumK = tensors.keep(empty.sumK);
-  // the first pass (spatial block, pooling, keys and values) is about a quarter of a layer's work
   const sumsStage = decoderLayerSumsStageOf(run.params, run.arch, layer);
-  for (const [i, part] of x.parts.entries()) {
+  let sumKV: T | undefined;
+  let sumK: T | undefined;
+  // the first pass (spatial block, pooling, keys and values) is about a quarter of a layer's work
+  for (const [i, n] of x.counts.entries()) {
+    const part = await x.get(i);
+    if (sumKV === undefined || sumK === undefined) {
+      const [, c, h, w] = ops.shape(part) as [number, number, number, number];
+      const empty = emptyClassAttentionSums(ops, [1, c, Math.floor(h / pool), Math.floor(w / pool)], run.arch.decoder_heads);
+      sumKV = tensors.keep(empty.sumKV);
+      sumK = tensors.keep(empty.sumK);
+    }
     const out = await runStage(ops, sumsStage, { x: part, sumKVIn: sumKV, sumKIn: sumK });
+    x.release(i, part, false);
     tensors.drop(sumKV, sumK);
     sumKV = tensors.keep(out.sumKV!);
     sumK = tensors.keep(out.sumK!);
-    run.progress.advance(layer + 1, x.counts[i]!, 0.25);
+    run.progress.advance(layer + 1, n, 0.25);
   }
+  return { sumKV: sumKV!, sumK: sumK! };
+}
+
+/** Second pass of a streamed layer: each chunk of `x` from the sums over every class; the chunks are released for good. */
+export async function streamedFinish<T>(
+  run: DecoderRunState<T>,
+  layer: number,
+  outputs: readonly DecoderLayerOutput[],
+  x: FeatureChunks<T>,
+  sums: { sumKV: T; sumK: T },
+  cg: CorrGuidanceInputs<T>,
+  guidance: T,
+): Promise<Record<string, T>[]> {
   const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs);
-  const perChunk = await finishEachChunk(run, layer, x, cgIn, (part, i) =>
-    runStage(ops, finishStage, { x: part, sumKV, sumK, guidance, corrGuidanceInput: cgIn.parts[i]! }),
-  );
-  tensors.drop(sumKV, sumK);
+  const perChunk: Record<string, T>[] = [];
+  for (const [i, n] of x.counts.entries()) {
+    const part = await x.get(i);
+    const cgIn = await corrGuidanceInput(run, layer, cg, i);
+    perChunk.push(await runStage(run.ops, finishStage, { x: part, ...sums, guidance, corrGuidanceInput: cgIn }));
+    x.release(i, part, true);
+    releaseCorrGuidanceInput(run, cg, i, cgIn);
+    run.progress.advance(layer + 1, n, 0.75);
+  }
   return perChunk;
 }
 
@@ -149,35 +209,56 @@ async function finishEachChunk<T>(
   run: DecoderRunState<T>,
   layer: number,
   x: ClassChunks<T>,
-  cgIn: ClassChunks<T>,
-  finish: (part: T, index: number) => Promise<Record<string, T>>,
+  cg: CorrGuidanceInputs<T>,
+  finish: (part: T, cgIn: T, index: number) => Promise<Record<string, T>>,
 ): Promise<Record<string, T>[]> {
   const perChunk: Record<string, T>[] = [];
   for (const [i, part] of x.parts.entries()) {
-    perChunk.push(await finish(part, i));
-    run.tensors.drop(part, cgIn.parts[i]);
+    const cgIn = await corrGuidanceInput(run, layer, cg, i);
+    perChunk.push(await finish(part, cgIn, i));
+    run.tensors.drop(part);
+    releaseCorrGuidanceInput(run, cg, i, cgIn);
     run.progress.advance(layer + 1, x.counts[i]!, 0.75);
   }
   return perChunk;
 }
 
-/** Takes ownership of the per-chunk outputs and regroups them; logits are joined on the class axis. */
-function layerResult<T>(
+/** Takes ownership of the per-chunk outputs and regroups them; logits are read to the host (every consumer reads them). */
+export async function layerResult<T>(
   run: DecoderRunState<T>,
   outputs: readonly DecoderLayerOutput[],
   perChunk: Record<string, T>[],
   counts: readonly number[],
-): DecoderLayerResult<T> {
+): Promise<DecoderLayerResult<T>> {
   const { tensors } = run;
   for (const out of perChunk) for (const t of Object.values(out)) tensors.keep(t);
   const chunksOf = (name: DecoderLayerOutput): ClassChunks<T> => ({ parts: perChunk.map((o) => o[name]!), counts: [...counts] });
   const result: DecoderLayerResult<T> = {};
   if (outputs.includes('features')) result.features = chunksOf('features');
   if (outputs.includes('corrGuidance')) result.corrGuidance = chunksOf('corrGuidance');
-  if (outputs.includes('logits')) {
-    const parts = perChunk.map((o) => o.logits!);
-    result.logits = tensors.keep(joinClassChunks(run.ops, parts, 1));
-    if (parts.length > 1) tensors.drop(...parts);
-  }
+  if (outputs.includes('logits'))
+    result.logits = await readLogits(
+      run,
+      perChunk.map((o) => o.logits!),
+    );
   return result;
+}
+
+/**
+ * Per-chunk logits [1, t_i, H, W] read into one host tensor [1, Σ t_i, H, W], each part freed once
+ * read: no joined backend tensor (at R = 768, T = 847 the last layer's logits are 125 MB, and a
+ * join would hold them three times — parts, joined, read — plus the join's arena).
+ */
+async function readLogits<T>(run: DecoderRunState<T>, parts: T[]): Promise<HostTensor<'float32'>> {
+  const [, , h, w] = run.ops.shape(parts[0]!) as [number, number, number, number];
+  const classes = parts.reduce((a, p) => a + run.ops.shape(p)[1]!, 0);
+  const data = new Float32Array(classes * h * w);
+  let offset = 0;
+  for (const part of parts) {
+    const values = await run.ops.read(part);
+    data.set(values, offset);
+    offset += values.length;
+    run.tensors.drop(part);
+  }
+  return hostTensor('float32', [1, classes, h, w], data);
 }

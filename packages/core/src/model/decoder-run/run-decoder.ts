@@ -25,9 +25,9 @@ const DEFAULT_ATTENTION_BAND_VALUES = 1 << 21;
 /**
  * Default `allClassAttentionValues`: 48 Mi values (192 MiB float32). SED-B at R = 768, pooling 1
  * has 44.2 Mi for 150 classes in its last layer (attention on all classes, the faster way on
- * CPU) and 61.8 Mi for 847 in its first (streamed: the peak stays under 3 GB).
+ * CPU) and 61.8 Mi for 847 in its first (streamed: the layer holds no tensor of every class).
  */
-const DEFAULT_ALL_CLASS_ATTENTION_VALUES = 48 * 2 ** 20;
+export const DEFAULT_ALL_CLASS_ATTENTION_VALUES = 48 * 2 ** 20;
 
 export interface RunDecoderOptions<T> {
   /** CER top-k; undefined runs the full path. */

@@ -132,6 +132,21 @@ export function decoderLayerForward<T>(
   });
 }
 
+/**
+ * The corr guidance input of decoder layer `layer` from the class-batched cost map `corr`
+ * [T', P, h, w]: the corr guidance links of the layers before it (none for layer 0), the very
+ * computation those layers run — so a chunk's input can be recomputed instead of kept.
+ */
+export function corrGuidanceChainForward<T>(ops: Ops<T>, params: ModelParams<T>, layer: number, corr: T): T {
+  checkLayer(layer);
+  const decoder = scoped(params, DECODER_PREFIX);
+  return ops.tidy(() => {
+    let x = corr;
+    for (let l = 0; l < layer; l++) x = corrGuidance(ops, decoder, l, x);
+    return x;
+  });
+}
+
 /** The end of a split layer: the merge of the spatial block with the class attention's output, and the head. */
 function mergedLayerOutputs<T>(
   ops: Ops<T>,

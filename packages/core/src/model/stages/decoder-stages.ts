@@ -16,7 +16,9 @@
  * class attention's running sums sumKV, sumK), then `decoderLayer{i}FromSums` per chunk (x, sumKV, sumK,
  * guidance, corrGuidanceInput → features, corrGuidance, logits). (`decoderLayer{i}Pool` →
  * `decoderLayer{i}Attention` on every class → `decoderLayer{i}Merge`, the earlier split whose
- * attention held every class, remain available.)
+ * attention held every class, remain available.) With chunks, a layer's corrGuidanceInput is
+ * recomputed per chunk from the cost map (`corrGuidanceChain{i}`: corrClasses → corrGuidanceInput)
+ * rather than kept for every class.
  *
  * T (classes) is the only size that changes between calls at a given resolution: inputs mark
  * it with `classAxis`. Category early rejection runs between decoder layers, on the host.
@@ -26,6 +28,7 @@ import type { Stage } from '../../ops/stage.js';
 import type { ModelParams } from '../model-params.js';
 import {
   appearanceGuidanceForward,
+  corrGuidanceChainForward,
   costMapForward,
   decoderLayerAttentionForward,
   decoderLayerMergeForward,
@@ -103,6 +106,19 @@ export function decoderLayerStageOf<T>(params: ModelParams<T>, arch: DecoderArch
         decoderLayerForward(ops, params, arch, layer, { x: i.x!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! }, withHead),
         outputs,
       ),
+  };
+}
+
+/**
+ * `corrGuidanceChain{layer}` (1, 2), per class chunk: the class-batched cost map → the corr
+ * guidance input of decoder layer `layer`, recomputed (decoder-run/corr-guidance-inputs.ts).
+ */
+export function corrGuidanceChainStageOf<T>(params: ModelParams<T>, layer: number): Stage<T> {
+  return {
+    name: `corrGuidanceChain${layer}`,
+    inputs: [{ name: 'corr', classAxis: 0 }],
+    outputs: ['corrGuidanceInput'],
+    run: (ops: Ops<T>, i) => ({ corrGuidanceInput: corrGuidanceChainForward(ops, params, layer, i.corr!) }),
   };
 }
 
