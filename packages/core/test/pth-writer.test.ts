@@ -8,13 +8,13 @@ import { openPth } from '../src/checkpoint/pth-reader.js';
 import { unpickle } from '../src/checkpoint/pickle.js';
 import { PickleEmitter } from '../src/checkpoint/pickle-writer.js';
 import { pthStatePickle, writePth } from '../src/checkpoint/pth-writer.js';
-import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
 import { memorySource } from '../src/io/byte-source.js';
 import { fileSource } from '../src/node/file-source.js';
 import { writePthFile } from '../src/node/write-pth-file.js';
 import { castFloat } from '../src/tensor/float-convert.js';
 import { bytesOf, type HostTensor } from '../src/tensor/host-tensor.js';
 import type { TensorInfo } from '../src/weights/weight-store.js';
+import { expectSedsegError } from './helpers/expect-sedseg-error.js';
 import { referencePath } from './helpers/reference.js';
 
 const TINY_PTH = referencePath('tiny/model.pth');
@@ -124,18 +124,6 @@ async function readAll(path: string): Promise<[string, HostTensor][]> {
   } finally {
     await store.close();
   }
-}
-
-async function expectError(run: () => unknown, code: SedsegErrorCode, ...fragments: string[]): Promise<void> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (e) {
-    error = e;
-  }
-  if (!isSedsegError(error)) throw new Error(`expected a SedsegError ${code}, got ${String(error)}`);
-  expect(error.code, error.message).toBe(code);
-  for (const f of fragments) expect(error.message).toContain(f);
 }
 
 const infosOf = (list: readonly (readonly [string, HostTensor])[]): TensorInfo[] => list.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
@@ -322,15 +310,15 @@ print('ok')
     const list = tiny.slice(0, 2);
     const infos = infosOf(list);
     const path = join(dir, 'bad.pth');
-    await expectError(() => writePthFile(path, stream([list[1]!, list[0]!]), { infos }), 'E_ARGUMENT', 'bad.pth', 'out of order', list[0]![0]);
-    await expectError(() => writePthFile(path, stream([list[0]!]), { infos }), 'E_ARGUMENT', 'announced but never given', list[1]![0]);
-    await expectError(
+    await expectSedsegError(() => writePthFile(path, stream([list[1]!, list[0]!]), { infos }), 'E_ARGUMENT', 'bad.pth', 'out of order', list[0]![0]);
+    await expectSedsegError(() => writePthFile(path, stream([list[0]!]), { infos }), 'E_ARGUMENT', 'announced but never given', list[1]![0]);
+    await expectSedsegError(
       () => writePthFile(path, stream([...list, ['x', list[0]![1]] as [string, HostTensor]]), { infos }),
       'E_ARGUMENT',
       '"x" was not announced',
     );
     const wrong: [string, HostTensor] = [list[0]![0], castFloat(list[0]![1], 'float16')];
-    await expectError(() => writePthFile(path, stream([wrong, list[1]!]), { infos }), 'E_ARGUMENT', 'dtype float16 but was announced as float32');
+    await expectSedsegError(() => writePthFile(path, stream([wrong, list[1]!]), { infos }), 'E_ARGUMENT', 'dtype float16 but was announced as float32');
     expect(readdirSync(dir).filter((f) => f.startsWith('.bad.pth') || f === 'bad.pth')).toEqual([]);
   });
 
@@ -338,7 +326,7 @@ print('ok')
     const path = join(dir, 'taken.pth');
     writeFileSync(path, 'keep me');
     const list = tiny.slice(0, 1);
-    await expectError(
+    await expectSedsegError(
       () => writePthFile(path, stream(list), { infos: infosOf(list), overwriteHint: 'use --overwrite' }),
       'E_IO',
       'taken.pth exists (use --overwrite',

@@ -4,30 +4,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSafetensors, serializeSafetensors } from '../src/checkpoint/safetensors.js';
-import { isSedsegError, type SedsegErrorCode } from '../src/errors.js';
 import { fileSource } from '../src/node/file-source.js';
 import { writeSafetensorsFile } from '../src/node/write-safetensors.js';
 import { castFloat, float32ToFloat16Array } from '../src/tensor/float-convert.js';
 import { bytesOf, type HostTensor } from '../src/tensor/host-tensor.js';
 import type { TensorInfo } from '../src/weights/weight-store.js';
+import { expectSedsegError } from './helpers/expect-sedseg-error.js';
 
 const CASE_FILE = fileURLToPath(new URL('../../../../shared/reference/tiny/case-01/tensors.safetensors', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'sedseg-write-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function expectError(run: () => unknown, code: SedsegErrorCode, ...fragments: string[]): Promise<void> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (e) {
-    error = e;
-  }
-  if (!isSedsegError(error)) throw new Error(`expected a SedsegError ${code}, got ${String(error)}`);
-  expect(error.code, error.message).toBe(code);
-  for (const f of fragments) expect(error.message).toContain(f);
-  expect(error.message).not.toContain('\n');
-}
 
 const tensors: Array<[string, HostTensor]> = [
   ['w', { dtype: 'float32', shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) }],
@@ -68,12 +55,12 @@ describe('writeSafetensorsFile', () => {
   it('refuses to overwrite unless asked', async () => {
     const path = join(dir, 'exists.safetensors');
     writeFileSync(path, 'keep me');
-    await expectError(() => writeSafetensorsFile(path, tensors, { infos }), 'E_IO', path, 'exists (pass overwrite: true to replace it)');
+    await expectSedsegError(() => writeSafetensorsFile(path, tensors, { infos }), 'E_IO', path, 'exists (pass overwrite: true to replace it)');
     expect(readFileSync(path, 'utf8')).toBe('keep me');
     // a dangling symbolic link is an existing entry too: kept, and never written through
     const link = join(dir, 'link.safetensors');
     symlinkSync(join(dir, 'nowhere', 'target.safetensors'), link);
-    await expectError(() => writeSafetensorsFile(link, tensors, { infos }), 'E_IO', link, 'exists (pass overwrite: true to replace it)');
+    await expectSedsegError(() => writeSafetensorsFile(link, tensors, { infos }), 'E_IO', link, 'exists (pass overwrite: true to replace it)');
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     await writeSafetensorsFile(link, tensors, { infos, overwrite: true });
     expect(lstatSync(link).isSymbolicLink()).toBe(false);
@@ -87,7 +74,7 @@ describe('writeSafetensorsFile', () => {
   it('refuses tensors that differ from the announced infos, leaving no file', async () => {
     const path = join(dir, 'bad.safetensors');
     const wrongShape: Array<[string, HostTensor]> = [['w', { dtype: 'float32', shape: [3, 2], data: new Float32Array(6) }]];
-    await expectError(
+    await expectSedsegError(
       () => writeSafetensorsFile(path, wrongShape, { infos: infos.slice(0, 1) }),
       'E_ARGUMENT',
       path,
@@ -96,13 +83,13 @@ describe('writeSafetensorsFile', () => {
       'announced as [2, 3]',
     );
     const wrongDtype: Array<[string, HostTensor]> = [['w', { dtype: 'float16', shape: [2, 3], data: new Uint16Array(6) }]];
-    await expectError(() => writeSafetensorsFile(path, wrongDtype, { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"', 'float16', 'announced as float32');
+    await expectSedsegError(() => writeSafetensorsFile(path, wrongDtype, { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"', 'float16', 'announced as float32');
     const shortData: Array<[string, HostTensor]> = [['w', { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) }]];
-    await expectError(() => writeSafetensorsFile(path, shortData, { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"');
-    await expectError(() => writeSafetensorsFile(path, [tensors[0]!], { infos: infos.slice(0, 2) }), 'E_ARGUMENT', '"ids"', 'never given');
-    await expectError(() => writeSafetensorsFile(path, [tensors[1]!], { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"ids"', 'not announced');
-    await expectError(() => writeSafetensorsFile(path, [tensors[0]!, tensors[0]!], { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"', 'twice');
-    await expectError(
+    await expectSedsegError(() => writeSafetensorsFile(path, shortData, { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"');
+    await expectSedsegError(() => writeSafetensorsFile(path, [tensors[0]!], { infos: infos.slice(0, 2) }), 'E_ARGUMENT', '"ids"', 'never given');
+    await expectSedsegError(() => writeSafetensorsFile(path, [tensors[1]!], { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"ids"', 'not announced');
+    await expectSedsegError(() => writeSafetensorsFile(path, [tensors[0]!, tensors[0]!], { infos: infos.slice(0, 1) }), 'E_ARGUMENT', '"w"', 'twice');
+    await expectSedsegError(
       () =>
         writeSafetensorsFile(path, [], {
           infos: [
@@ -131,7 +118,7 @@ describe('writeSafetensorsFile', () => {
 
   it('refuses a folder that does not exist', async () => {
     const path = join(dir, 'no-such-dir', 'x.safetensors');
-    await expectError(() => writeSafetensorsFile(path, [], { infos: [] }), 'E_IO', path);
+    await expectSedsegError(() => writeSafetensorsFile(path, [], { infos: [] }), 'E_IO', path);
   });
 
   it('converts the reference file to float16 one tensor at a time', async () => {
