@@ -9,7 +9,6 @@ import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { segmentCommand } from './commands/segment.js';
 import { tokenizeCommand } from './commands/tokenize.js';
-import { trainCommand } from './commands/train.js';
 import { UsageError } from './usage-error.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -18,7 +17,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   segment: { run: segmentCommand, summary: 'segment images for any list of class names' },
   eval: { run: evalCommand, summary: "evaluate on a benchmark (ADE, PASCAL Context, VOC) with the authors' protocol; merge shards" },
   convert: { run: convertCommand, summary: 'convert a checkpoint to safetensors or .pth (fp32, fp16 or bf16)' },
-  train: { run: trainCommand, summary: "fine-tune on a labelled dataset with the authors' recipe (resumable)" },
+  train: {
+    run: async (argv, io) => (await import('./commands/train.js')).trainCommand(argv, io),
+    summary: "fine-tune on a labelled dataset with the authors' recipe (resumable)",
+  },
   export: { run: exportCommand, summary: 'write the model as ONNX stage graphs (+ manifest) for onnxruntime-node/-web' },
   info: { run: infoCommand, summary: 'show the architecture, parameters and keys of a checkpoint' },
   tokenize: { run: tokenizeCommand, summary: 'CLIP-tokenize texts into 77 token ids' },

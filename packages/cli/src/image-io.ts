@@ -97,3 +97,14 @@ export async function readImageFile(path: string, options: ReadImageOptions = {}
 export async function readRgbImage(path: string, options: ReadImageOptions = {}): Promise<RgbImage> {
   return (await readImageFile(path, options)).image;
 }
+
+/** Image size from the header, EXIF orientation applied (as the decoder will). */
+export async function readImageSize(path: string): Promise<{ width: number; height: number }> {
+  try {
+    const m = await sharp(path).metadata();
+    const swap = (m.orientation ?? 1) >= 5;
+    return swap ? { width: m.height!, height: m.width! } : { width: m.width!, height: m.height! };
+  } catch (e) {
+    throw new SedsegError('E_FORMAT', `${path}: not a readable image (${(e as Error).message.split('\n')[0]})`, { cause: e });
+  }
+}

@@ -9,9 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { checkLabelValues, parseClassList, SedsegError, trainDataset } from '@sedseg/core';
 import { openTrainingFolder, readLabelFile, type TrainingFolder } from '@sedseg/core/node';
-import sharp from 'sharp';
 import { readClassesFile } from './class-list.js';
-import { readRgbImage } from './image-io.js';
+import { readImageSize, readRgbImage } from './image-io.js';
 import type { TrainDatasetSettings } from './train-settings.js';
 
 /** A class file: a JSON array of names (.json), else a typed list ("grass, red circle, a|b"). */
@@ -90,24 +89,13 @@ export async function openTrainData(request: TrainDataRequest): Promise<TrainDat
   };
 }
 
-/** Image size from the header, EXIF orientation applied (as the decoder will). */
-async function imageSize(path: string): Promise<{ width: number; height: number }> {
-  try {
-    const m = await sharp(path).metadata();
-    const swap = (m.orientation ?? 1) >= 5;
-    return swap ? { width: m.height!, height: m.width! } : { width: m.width!, height: m.height! };
-  } catch (e) {
-    throw new SedsegError('E_FORMAT', `${path}: not a readable image (${(e as Error).message.split('\n')[0]})`, { cause: e });
-  }
-}
-
 /** Checks every pair (label values and sizes); returns the classes no label uses. */
 async function scanPairs(folder: TrainingFolder): Promise<string[]> {
   const t = folder.classNames.length;
   const used = new Uint8Array(t);
   for (const pair of folder.pairs) {
     const labels = await readLabelFile(pair.label);
-    const size = await imageSize(pair.image);
+    const size = await readImageSize(pair.image);
     if (labels.width !== size.width || labels.height !== size.height) {
       throw new SedsegError('E_ARGUMENT', `${pair.label} is ${labels.width}×${labels.height} but its image ${pair.image} is ${size.width}×${size.height}`);
     }
