@@ -55,24 +55,48 @@ function gaussianFiller(seed) {
   return () => u() + u() + u() - 1.5; // variance 1/4
 }
 
-/** A memory weight store with every tensor of `arch`, scaled like a trained network (≈ 1/√fan-in). */
-export function randomWeights(arch, seed = 1) {
-  const next = gaussianFiller(seed);
-  const tensors = {};
-  for (const [name, shape] of core.expectedWeightShapes(arch)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 0;
-    const isNormWeight = /norm|ln_|\.1\.weight$/.test(name) && shape.length === 1 && name.endsWith('weight');
-    if (isNormWeight) data.fill(1);
-    else if (/gamma$/.test(name)) data.fill(0.5);
-    else {
-      const scale = fanIn > 0 ? 2 / Math.sqrt(fanIn) : 0.02;
-      for (let i = 0; i < n; i++) data[i] = next() * scale;
-    }
-    tensors[name] = { dtype: 'float32', shape, data };
+/** FNV-1a of a tensor name: each tensor's own seed, so any tensor can be made alone, in any order. */
+function nameSeed(name, seed) {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h >>> 0 || 1;
+}
+
+/** One tensor of `arch`, scaled like a trained network (≈ 1/√fan-in). */
+function randomTensor(name, shape, seed) {
+  const next = gaussianFiller(nameSeed(name, seed));
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 0;
+  const isNormWeight = /norm|ln_|\.1\.weight$/.test(name) && shape.length === 1 && name.endsWith('weight');
+  if (isNormWeight) data.fill(1);
+  else if (/gamma$/.test(name)) data.fill(0.5);
+  else {
+    const scale = fanIn > 0 ? 2 / Math.sqrt(fanIn) : 0.02;
+    for (let i = 0; i < n; i++) data[i] = next() * scale;
   }
-  return core.memoryWeightStore(tensors, `random SED-${arch.embed_dim === 640 ? 'B' : 'L'}`);
+  return { dtype: 'float32', shape, data };
+}
+
+/**
+ * A weight store with every tensor of `arch`, each made when it is read (like a file, the store
+ * holds no tensor: a model that drops a tensor — the text tower between encodings — really frees it).
+ */
+export function randomWeights(arch, seed = 1) {
+  const shapes = new Map(core.expectedWeightShapes(arch));
+  const source = `random SED-${arch.embed_dim === 640 ? 'B' : 'L'}`;
+  return {
+    source,
+    format: 'memory',
+    keys: () => [...shapes.keys()],
+    info: (name) => (shapes.has(name) ? { name, dtype: 'float32', shape: shapes.get(name) } : undefined),
+    async read(name) {
+      const shape = shapes.get(name);
+      if (shape === undefined) throw new Error(`${source}: no tensor named "${name}"`);
+      return randomTensor(name, shape, seed);
+    },
+    async close() {},
+  };
 }
 
 /** Loads a random model of `size` ('B' | 'L') on `backend`. */
@@ -82,6 +106,8 @@ export async function randomSedModel(size, backend) {
   const { loadDefaultTokenizer } = await import(new URL('../packages/core/dist/node.js', import.meta.url).href);
   return core.SedModel.load(randomWeights(arch), {
     backend,
+    // like loadSedModel: the text tower is made again when class names must be encoded
+    reopenWeights: async () => randomWeights(arch),
     tokenizer: await loadDefaultTokenizer(),
     config: { architecture: { text_heads: arch.text_heads, decoder_heads: 4, decoder_pooling: [2, 2] } },
   });

@@ -37,6 +37,8 @@ export async function loadCheckedModel<T>(request: CheckedModelRequest<T>): Prom
   const model = await loadSedModel(request.weightsPath, {
     backend: ops,
     onProgress: request.onProgress,
+    // a run's class list is fixed: the text tower is needed once, not while the images run
+    releaseTextEncoderAfterUse: true,
     ...(request.configPath !== undefined ? { configPath: request.configPath } : {}),
     ...(request.cacheDir !== undefined ? { cacheDir: request.cacheDir } : {}),
   });

@@ -56,6 +56,7 @@ export async function checkSegmentMemory(request: MemoryCheckRequest, limit: { b
     classes: request.classes,
     pooling: request.pooling,
     classChunk: request.classChunk ?? DEFAULT_CLASS_CHUNK,
+    textEncoderKept: false, // loadCheckedModel releases it after the class embeddings
     ...(request.topK !== undefined ? { topK: request.topK } : {}),
   });
   if (estimate.bytes > limit.bytes) {

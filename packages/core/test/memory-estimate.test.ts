@@ -46,7 +46,8 @@ describe('estimateSegmentMemory', () => {
   it('counts the parameters of the released models exactly', () => {
     expect(parameterCounts(SED_B)).toEqual({ imageEncoder: 88_221_824, textEncoder: 91_163_520, decoder: 1_376_396, total: 180_761_740 });
     expect(parameterCounts(SED_L)).toEqual({ imageEncoder: 199_770_816, textEncoder: 123_650_304, decoder: 1_473_164, total: 324_894_284 });
-    expect(estimate().parts.weightsHost).toBe(180_761_740 * 4);
+    expect(estimate().parts.weightsHost).toBe((180_761_740 - 91_163_520) * 4);
+    expect(estimate().parts.textHost).toBe(91_163_520 * 4);
   });
 
   /**
@@ -56,8 +57,21 @@ describe('estimateSegmentMemory', () => {
    * after encoding the 150 class names (`model.encodeClasses`, a probe script). The estimate is
    * for `SedModel.segment`, which also keeps the embedding cache's copy of the class embeddings
    * (+T·80·D·4 bytes over the bench): it may exceed the bench by a little more than otherwise.
+   * Until the text tower was loaded lazily the bench's model held its host weights throughout
+   * (`textWeightsAlwaysLoaded`); `lazy` points were measured after that change.
    */
-  const MEASURED: { model: 'B' | 'L'; R: number; T: number; p: number; mib: number; text?: boolean; topK?: number; chunk?: number; source: string }[] = [
+  const MEASURED: {
+    model: 'B' | 'L';
+    R: number;
+    T: number;
+    p: number;
+    mib: number;
+    text?: boolean;
+    topK?: number;
+    chunk?: number;
+    lazy?: boolean;
+    source: string;
+  }[] = [
     { model: 'B', R: 384, T: 150, p: 1, mib: 2096, source: 'bench, this change' },
     { model: 'B', R: 384, T: 150, p: 2, mib: 2079, source: 'bench, this change' },
     { model: 'B', R: 768, T: 150, p: 1, mib: 3008, source: 'bench, this change' },
@@ -80,7 +94,7 @@ describe('estimateSegmentMemory', () => {
 
   it.each(MEASURED)(
     'is within −10 %…+25 % of the measured peak: SED-$model R=$R T=$T pooling $p: $mib MiB ($source)',
-    ({ model, R, T, p, mib, text, topK, chunk }) => {
+    ({ model, R, T, p, mib, text, topK, chunk, lazy }) => {
       const e = estimateSegmentMemory({
         architecture: MODELS[model],
         resolution: R,
@@ -89,6 +103,7 @@ describe('estimateSegmentMemory', () => {
         classChunk: chunk ?? 2,
         ...(topK !== undefined ? { topK } : {}),
         textEncoder: text ?? false,
+        textWeightsAlwaysLoaded: lazy !== true,
         image: { width: 853, height: 640 },
       });
       const ratio = e.bytes / MiB / mib;
@@ -137,6 +152,14 @@ describe('estimateSegmentMemory', () => {
     expect(estimate({ pooling: 1 }).bytes).toBeGreaterThan(estimate({ pooling: 2 }).bytes);
     expect(estimate({ classChunk: 32 }).bytes).toBeGreaterThan(estimate({ classChunk: 2 }).bytes);
     expect(estimate({ textEncoder: true }).bytes).toBeGreaterThan(estimate({ textEncoder: false }).bytes);
+    // the text tower released after use (the CLI): the decoder runs without its host and session copies
+    const kept = estimate({ classes: 847, textEncoder: true });
+    const released = estimate({ classes: 847, textEncoder: true, textEncoderKept: false });
+    expect(kept.phase).toBe('decoder');
+    expect(kept.bytes - released.bytes).toBe(released.parts.textHost + released.parts.textEncoder);
+    expect(released.parts.textHost).toBe(91_163_520 * 4);
+    expect(estimate({ classes: 847, textEncoder: false }).bytes).toBe(released.bytes);
+    expect(estimate({ classes: 847, textEncoder: false, textWeightsAlwaysLoaded: true }).bytes - released.bytes).toBe(91_163_520 * 4);
     expect(estimateSegmentMemory({ architecture: SED_L, resolution: 768, classes: 150, pooling: 1, classChunk: 2 }).bytes).toBeGreaterThan(estimate().bytes);
   });
 

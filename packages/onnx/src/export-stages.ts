@@ -111,6 +111,7 @@ export async function* exportStageGraphs(model: SedModel<LazyTensor>, options: E
   const arch = model.architecture;
   const pooling = validatePooling(options.pooling ?? DEFAULT_INFERENCE_POOLING);
   for (const r of resolutions) validatePooling(pooling, r);
+  await model.loadTextEncoder(); // the text encoder is exported too
   const stages = model.stages({ pooling });
   const manifest: StageManifest = {
     format: MANIFEST_FORMAT,

@@ -4,8 +4,17 @@
  */
 import type { OnnxRuntimeSession } from './runtime.js';
 
+/** The weights a graph key names (`W<id>` parts, compile-graph.ts). */
+function weightIdsOf(key: string): Set<number> {
+  const ids = new Set<number>();
+  for (const part of key.split('|')) if (/^W\d+$/.test(part)) ids.add(Number(part.slice(1)));
+  return ids;
+}
+
 export class SessionCache {
   private readonly sessions = new Map<string, Promise<OnnxRuntimeSession>>();
+  /** Per key, the ids of the weights its session embeds. */
+  private readonly weights = new Map<string, Set<number>>();
 
   constructor(private readonly capacity: number) {}
 
@@ -22,18 +31,39 @@ export class SessionCache {
     }
     s = create();
     this.sessions.set(key, s);
-    s.catch(() => this.sessions.delete(key));
+    this.weights.set(key, weightIdsOf(key));
+    s.catch(() => this.forget(key));
     while (this.sessions.size > this.capacity) {
       const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<OnnxRuntimeSession>];
-      this.sessions.delete(oldKey);
+      this.forget(oldKey);
       void old.then((x) => x.release()).catch(() => undefined);
     }
     return s;
   }
 
+  private forget(key: string): void {
+    this.sessions.delete(key);
+    this.weights.delete(key);
+  }
+
+  /**
+   * Releases the sessions that embed any of these weights (they were disposed: no graph will
+   * name them again, and each session holds its own copy of them).
+   */
+  async releaseUsing(weightIds: ReadonlySet<number>): Promise<void> {
+    const stale: Promise<OnnxRuntimeSession>[] = [];
+    for (const [key, ids] of this.weights) {
+      if (![...ids].some((id) => weightIds.has(id))) continue;
+      stale.push(this.sessions.get(key)!);
+      this.forget(key);
+    }
+    await Promise.all(stale.map((s) => s.then((x) => x.release()).catch(() => undefined)));
+  }
+
   async clear(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
+    this.weights.clear();
     await Promise.all(all.map((s) => s.then((x) => x.release()).catch(() => undefined)));
   }
 }

@@ -67,6 +67,16 @@ export class OnnxSessionOps<SessionOptions = unknown> extends TracingOps {
     await this.eagerSessions.clear();
   }
 
+  /** Disposing weights also releases the compiled sessions that embed them (their own copies). */
+  override dispose(x: LazyTensor | readonly LazyTensor[]): void {
+    super.dispose(x);
+    const list = Array.isArray(x) ? (x as readonly LazyTensor[]) : [x as LazyTensor];
+    const weights = new Set(list.filter((t) => t.kind === 'weight').map((t) => t.id));
+    if (weights.size === 0) return;
+    void this.sessions.releaseUsing(weights);
+    void this.eagerSessions.releaseUsing(weights);
+  }
+
   /** Number of compiled sessions currently kept. */
   get sessionCount(): number {
     return this.sessions.size + this.eagerSessions.size;

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SedModel, Ops, RgbImage } from '@sedseg/core';
-import { loadSedModel } from '@sedseg/core/node';
+import { memoryWeightStore, SedModel, type HostTensor, type Ops, type RgbImage } from '@sedseg/core';
+import { loadDefaultTokenizer, loadSedModel, openWeightsFile } from '@sedseg/core/node';
 import type { createTfjsOps } from '@sedseg/backend-tfjs';
 import { BACKENDS } from './helpers/backends.js';
 import { compareLabels, openCase, TINY_CONFIG, TINY_MODEL, type GoldenCase } from './helpers/golden.js';
@@ -89,6 +89,61 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('SedModel on %s', (name
     const r = await model.segment(image, { classes: [...gcase.classes.slice(0, 3), 'zebra crossing'], resolution: 64 });
     expect(r.textEmbeddings).toEqual({ cached: 3, encoded: 1 });
     expect(r.classes).toHaveLength(4);
+  });
+
+  it('loads the text tower only to encode classes, and frees it again', async () => {
+    const own = await backend.create(); // its own session count
+    const lazy = (await loadSedModel(TINY_MODEL, { backend: own })) as SedModel<unknown>;
+    const freeing = (await loadSedModel(TINY_MODEL, { backend: own, releaseTextEncoderAfterUse: true })) as SedModel<unknown>;
+    try {
+      expect(lazy.textEncoderLoaded).toBe(false);
+      const classes = ['zebra crossing', gcase.classes[0]!];
+      const first = await lazy.encodeClasses(classes);
+      expect(lazy.textEncoderLoaded).toBe(true); // kept by default
+      const sessions = (own as unknown as { sessionCount?: number }).sessionCount;
+      lazy.releaseTextEncoder();
+      expect(lazy.textEncoderLoaded).toBe(false);
+      // a compiling backend drops the sessions that embedded the released weights
+      if (sessions !== undefined) expect((own as unknown as { sessionCount: number }).sessionCount).toBeLessThan(sessions);
+      expect(() => lazy.stages().textEncoder).toThrow(/text encoder's weights are not loaded/);
+
+      const again = await freeing.encodeClasses(classes);
+      expect(freeing.textEncoderLoaded).toBe(false);
+      expect(again.embeddings).toEqual(first.embeddings);
+      const seg = await freeing.segment(image, { classes, resolution: 64 });
+      expect(seg.textEmbeddings).toEqual({ cached: 2, encoded: 0 });
+      expect(freeing.textEncoderLoaded).toBe(false);
+      // read again when an uncached class comes
+      const more = await freeing.encodeClasses([...classes, 'pedestrian bridge']);
+      expect(more).toMatchObject({ cached: 2, encoded: 1 });
+      expect(more.embeddings.subarray(0, first.embeddings.length)).toEqual(first.embeddings);
+    } finally {
+      lazy.dispose();
+      freeing.dispose();
+    }
+  });
+
+  it('refuses text-tower weights that changed after the model was loaded', async () => {
+    const file = await openWeightsFile(TINY_MODEL);
+    const tensors: Record<string, HostTensor> = {};
+    for (const key of file.keys()) tensors[key] = await file.read(key);
+    await file.close();
+    const key = 'sem_seg_head.predictor.clip_model.ln_final.weight';
+    const changed = { ...tensors, [key]: { ...tensors[key]!, data: (tensors[key]!.data as Float32Array).map((v) => v * 1.5) } };
+    const m = await SedModel.load(memoryWeightStore(tensors), {
+      backend: ops,
+      tokenizer: await loadDefaultTokenizer(),
+      config: JSON.parse(readFileSync(TINY_CONFIG, 'utf8')),
+      reopenWeights: async () => memoryWeightStore(changed as Record<string, HostTensor>, 'changed.safetensors'),
+    });
+    try {
+      await expect(m.encodeClasses(['zebra crossing'])).rejects.toThrow(
+        /changed\.safetensors: the text encoder's weights are not the ones the model was loaded with \(the file changed since\)/,
+      );
+      expect(m.textEncoderLoaded).toBe(false);
+    } finally {
+      m.dispose();
+    }
   });
 
   it('refuses bad class lists and options with clear errors', async () => {

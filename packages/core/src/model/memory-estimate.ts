@@ -13,20 +13,25 @@
  * s_i = 2^i·h with c_i input channels (128, 64, 32), g_i guidance channels (32, 16, 8).
  *
  *     bytes = max over the phases of what is held then:
- *       text encoder     base + textBuild                     (only when the text tower runs)
+ *       text encoder     runtime + weightsHost + textHost + textEncoder + textBuild   (only when the text tower runs)
  *       image encoder    model + sessionBuild + imageEncoder + imageInput
  *       decoder          model + imageEncoder + features + decoderChunk + max(decoderClasses, logits)
  *       post-processing  model + imageEncoder + postprocess
- *     base  = runtime + weightsHost + textEncoder
- *     model = base + weightsBackend + classEmbeddings
+ *     model = runtime + weightsHost + weightsBackend + classEmbeddings
+ *             + (textHost + textEncoder while the text tower stays loaded)
  *
  * - runtime          330 MiB: Node.js, ONNX Runtime with its thread pools and the arenas of the
  *                    small decoder sessions, the tokenizer (measured).
- * - weightsHost      4·(N_img + N_text + N_dec): the float32 weights the model keeps on the host.
+ * - weightsHost      4·(N_img + N_dec): the float32 weights the model keeps on the host.
+ * - textHost         4·N_text: the text tower's host weights. `loadSedModel` reads them only when a
+ *                    class must be encoded (text-encoder-weights.ts); they stay unless released
+ *                    (`textEncoderKept: false`, what the CLI does). A model loaded with every
+ *                    weight up front holds them throughout (`textWeightsAlwaysLoaded`).
  * - weightsBackend   2·4·(N_img + N_dec): the backend's copy; on ONNX Runtime CPU a session holds
  *                    its initializers and their pre-packed form (2 copies, measured).
  * - textEncoder      2·4·N_text, the same for the text tower's session, when it runs (some class
- *                    embedding not cached; pass `textEncoder: false` when all are).
+ *                    embedding not cached; pass `textEncoder: false` when all are) and while it
+ *                    stays loaded.
  * - textBuild        2.4·4·N_text while the text session is built and runs (transient, measured).
  * - classEmbeddings  2·T·P·D·4: the class embeddings and the embedding cache's copy of them.
  * - sessionBuild     0.8·4·N_img while the image-encoder session is built (transient, measured).
@@ -118,6 +123,14 @@ export interface SegmentMemoryRequest {
   topK?: number;
   /** The text tower runs (some class embedding is not cached). Default true. */
   textEncoder?: boolean;
+  /**
+   * After it ran, the text tower stays loaded through the image encoder and decoder (the
+   * `SedModel` default). Default true; false when it is released after use
+   * (`releaseTextEncoderAfterUse`, the CLI).
+   */
+  textEncoderKept?: boolean;
+  /** The text tower's host weights are held from load on even when it never runs (a model loaded without `reopenWeights`). Default false. */
+  textWeightsAlwaysLoaded?: boolean;
   /** Size of the input image (pre- and post-processing buffers). Default R × R. */
   image?: { width: number; height: number };
   /** Per-class probability maps at image size are asked (`SegmentOptions.probabilities`). */
@@ -128,6 +141,7 @@ export interface SegmentMemoryRequest {
 export interface SegmentMemoryParts {
   runtime: number;
   weightsHost: number;
+  textHost: number;
   weightsBackend: number;
   textEncoder: number;
   classEmbeddings: number;
@@ -268,9 +282,14 @@ export function estimateSegmentMemory(request: SegmentMemoryRequest): SegmentMem
   const P = a.prompt_channel;
   const D = a.embed_dim;
   const runtime = RUNTIME_BYTES;
-  const weightsHost = n.total * F32;
+  const weightsHost = (n.total - n.textEncoder) * F32;
   const weightsBackend = BACKEND_WEIGHT_COPIES * (n.imageEncoder + n.decoder) * F32;
+  const textKept = textEncoder && (request.textEncoderKept ?? true);
+  // the text tower's host weights: while it runs, after it if kept, and always on an eagerly loaded model
+  const textHost = textEncoder || request.textWeightsAlwaysLoaded === true ? n.textEncoder * F32 : 0;
+  const textHostAfter = textKept || request.textWeightsAlwaysLoaded === true ? textHost : 0;
   const textWeights = textEncoder ? BACKEND_WEIGHT_COPIES * n.textEncoder * F32 : 0;
+  const textWeightsAfter = textKept ? textWeights : 0;
   const classEmbeddings = 2 * T * P * D * F32;
 
   // ---- what each phase adds ----
@@ -309,10 +328,9 @@ export function estimateSegmentMemory(request: SegmentMemoryRequest): SegmentMem
   const logits = (request.topK !== undefined ? 5 : 3) * T * s0 * s0 * F32;
   const postprocess = 2 * T * s0 * s0 * F32 + W * H * 4 + (request.probabilities ? T * W * H * F32 : 0);
 
-  const base = runtime + weightsHost + textWeights;
-  const model = base + weightsBackend + classEmbeddings;
+  const model = runtime + weightsHost + textHostAfter + textWeightsAfter + weightsBackend + classEmbeddings;
   const phases: [SegmentMemoryPhase, number][] = [
-    ['text encoder', base + textBuild],
+    ['text encoder', runtime + weightsHost + textHost + textWeights + textBuild],
     ['image encoder', model + sessionBuild + imageEncoder + imageInput],
     ['decoder', model + imageEncoder + features + decoderChunk + Math.max(decoderClasses, logits)],
     ['post-processing', model + imageEncoder + postprocess],
@@ -324,6 +342,7 @@ export function estimateSegmentMemory(request: SegmentMemoryRequest): SegmentMem
     parts: {
       runtime,
       weightsHost,
+      textHost,
       weightsBackend,
       textEncoder: textWeights,
       classEmbeddings,

@@ -21,7 +21,8 @@ export function scoped<T>(params: ModelParams<T>, prefix: string): ModelParams<T
 /**
  * Reads every weight of `store` whose key passes `filter`, converts it to float32 and uploads it
  * with `ops.weight` (or `ops.constant`) (one tensor at a time, so the file is never held twice). `dispose()`
- * frees the uploaded tensors.
+ * frees the uploaded tensors. A tensor that `upload` refuses is read and shown to `onTensor` but
+ * not uploaded (weights only fingerprinted at load, e.g. the text tower's: text-encoder-weights.ts).
  */
 export async function uploadParams<T>(
   ops: Ops<T>,
@@ -30,13 +31,14 @@ export async function uploadParams<T>(
   onProgress?: (done: number, total: number) => void,
   /** Sees each float32 host tensor before upload (e.g. to fingerprint the weights). */
   onTensor?: (name: string, values: Float32Array) => void,
+  upload: (name: string) => boolean = () => true,
 ): Promise<ModelParams<T> & { dispose(): void; names(): string[] }> {
   const names = store.keys().filter(filter);
   const tensors = new Map<string, T>();
   for (const [i, name] of names.entries()) {
     const host = toFloat32(await store.read(name));
     onTensor?.(name, host.data);
-    tensors.set(name, ops.weight ? ops.weight(host.data, host.shape, name) : ops.constant(host.data, host.shape, name));
+    if (upload(name)) tensors.set(name, ops.weight ? ops.weight(host.data, host.shape, name) : ops.constant(host.data, host.shape, name));
     onProgress?.(i + 1, names.length);
   }
   return {

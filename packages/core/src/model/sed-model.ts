@@ -31,6 +31,7 @@ import { segmentImage } from './sed-pipeline.js';
 import { WeightsFingerprint } from './classes/weights-fingerprint.js';
 import { classEmbeddingKey } from './classes/class-embedding-key.js';
 import { DEFAULT_INFERENCE_POOLING, validatePooling, withDecoderPooling } from './decoder/decoder-pooling.js';
+import { TextEncoderWeights, type ReopenWeights } from './text-encoder-weights.js';
 
 export type SedPhase = 'weights' | 'text' | 'image' | 'decoder';
 
@@ -57,6 +58,20 @@ export interface SedModelLoadOptions<T> {
   templates?: readonly string[];
   /** Class-embedding cache (default: an in-memory LRU owned by the model). */
   cache?: ClassEmbeddingCache;
+  /**
+   * Opens the same weights again (e.g. `() => openWeightsFile(path)`). When given, the text
+   * tower's weights (a third of SED-B's) are only fingerprinted at load and uploaded when a class
+   * embedding must be computed (text-encoder-weights.ts); `loadSedModel` passes one. Without it
+   * every weight is uploaded at load and stays.
+   */
+  reopenWeights?: ReopenWeights;
+  /**
+   * Free the text tower's weights after every encoding (needs `reopenWeights`): segmentations then
+   * run without them in memory, and a class list with uncached names reads them again (about a
+   * second, plus compiling the text encoder again on a compiling backend). Default false: once
+   * loaded they stay. The CLI sets it (a run's class list is fixed).
+   */
+  releaseTextEncoderAfterUse?: boolean;
   onProgress?: (progress: SedProgress) => void;
 }
 
@@ -154,6 +169,8 @@ export class SedModel<T = unknown> {
     readonly architecture: SedArchitecture,
     readonly check: WeightCheck,
     private readonly params: ModelParams<T> & { dispose(): void },
+    private readonly text: TextEncoderWeights<T>,
+    private readonly releaseTextAfterUse: boolean,
     private readonly tokenizer: TextTokenizer,
     readonly templates: readonly string[],
     readonly cache: ClassEmbeddingCache,
@@ -166,7 +183,8 @@ export class SedModel<T = unknown> {
 
   /**
    * Checks the weights (every missing or mis-shaped key is named), infers the architecture and
-   * uploads the weights to the backend one tensor at a time.
+   * uploads the weights to the backend one tensor at a time (the text tower's only when needed,
+   * given `reopenWeights`).
    */
   static async load<T>(weights: WeightStore, options: SedModelLoadOptions<T>): Promise<SedModel<T>> {
     const inferred = architectureFromWeights(weights, {
@@ -178,24 +196,42 @@ export class SedModel<T = unknown> {
     const needed = expectedWeightShapes(inferred.architecture);
     const fingerprint = new WeightsFingerprint();
     const textDtypes: string[] = [];
+    const isText = (name: string): boolean => weightPart(name) === 'text_encoder';
+    const lazyText = options.reopenWeights !== undefined;
+    if (options.releaseTextEncoderAfterUse === true && !lazyText) {
+      throw new SedsegError('E_ARGUMENT', 'releaseTextEncoderAfterUse needs reopenWeights (the text encoder must be readable again)');
+    }
     const params = await uploadParams(
       ops,
       weights,
       (name) => needed.has(name),
       (done, total) => options.onProgress?.({ phase: 'weights', done, total }),
       (name, values) => {
-        if (weightPart(name) === 'text_encoder') {
+        if (isText(name)) {
           const info = weights.info(name)!;
           fingerprint.addTensor(name, info.shape, values);
           textDtypes.push(info.dtype);
         }
       },
+      (name) => !(lazyText && isText(name)),
     );
+    const textKeys = weights.keys().filter((name) => needed.has(name) && isText(name));
+    const text = new TextEncoderWeights(ops, textKeys, fingerprint.digest(), options.reopenWeights, lazyText ? undefined : params);
+    const all: ModelParams<T> & { dispose(): void } = {
+      get: (name) => (params.has(name) ? params.get(name) : text.get(name)),
+      has: (name) => params.has(name) || text.has(name),
+      dispose() {
+        params.dispose();
+        text.dispose();
+      },
+    };
     return new SedModel(
       ops,
       inferred.architecture,
       inferred.check,
-      params,
+      all,
+      text,
+      options.releaseTextEncoderAfterUse === true,
       options.tokenizer,
       options.templates ?? IMAGENET_TEMPLATES,
       options.cache ?? new ClassEmbeddingCache(),
@@ -230,11 +266,36 @@ export class SedModel<T = unknown> {
     const names = validateClassNames(classes);
     const progress = onProgress ?? this.onProgress;
     // one cache lookup: the counts come back with the embeddings
-    return classEmbeddingsCounted(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
-      cache: this.cache,
-      weightsDigest: this.classEmbeddingKey,
-      onProgress: (done, total) => progress?.({ phase: 'text', done, total }),
-    });
+    try {
+      return await classEmbeddingsCounted(this.backend, this.params, this.architecture, this.tokenizer, names, this.templates, {
+        cache: this.cache,
+        weightsDigest: this.classEmbeddingKey,
+        onProgress: (done, total) => progress?.({ phase: 'text', done, total }),
+        beforeEncoding: () => this.text.load(),
+      });
+    } finally {
+      if (this.releaseTextAfterUse) this.text.release();
+    }
+  }
+
+  /** Whether the text tower's weights are on the backend now (see `SedModelLoadOptions.reopenWeights`). */
+  get textEncoderLoaded(): boolean {
+    return this.text.isLoaded;
+  }
+
+  /** Uploads the text tower's weights now (they are otherwise loaded when first needed). */
+  async loadTextEncoder(): Promise<void> {
+    this.assertUsable();
+    await this.text.load();
+  }
+
+  /**
+   * Frees the text tower's weights (class embeddings already computed stay in the cache); they
+   * are read again when an uncached class comes. A no-op for a model loaded without `reopenWeights`.
+   */
+  releaseTextEncoder(): void {
+    this.assertUsable();
+    this.text.release();
   }
 
   /**
@@ -258,7 +319,7 @@ export class SedModel<T = unknown> {
   /**
    * The model's compiled-graph stages (stages/) with its weights: what a compiling backend or an exporter
    * traces. Decoder layers 0 and 1 give features, corr guidance and their head's logits (for CER);
-   * layer 2 gives the final logits.
+   * layer 2 gives the final logits. Taking `textEncoder` needs the text tower loaded (`loadTextEncoder`).
    */
   stages(options: { pooling?: number } = {}): {
     textEncoder: Stage<T>;
@@ -270,8 +331,16 @@ export class SedModel<T = unknown> {
     this.assertUsable();
     const decoderArch = withDecoderPooling(this.architecture, options.pooling ?? DEFAULT_INFERENCE_POOLING);
     const layer = (i: number): Stage<T> => decoderLayerStageOf(this.params, decoderArch, i, i < 2 ? ['features', 'corrGuidance', 'logits'] : ['logits']);
+    const text = this.text;
+    const params = this.params;
+    const architecture = this.architecture;
     return {
-      textEncoder: textEncoderStageOf(this.params, this.architecture),
+      // a getter: only asking for the text encoder's stage needs its weights loaded
+      get textEncoder(): Stage<T> {
+        if (!text.isLoaded)
+          throw new SedsegError('E_ARGUMENT', "the text encoder's weights are not loaded: await model.loadTextEncoder() before taking its stage");
+        return textEncoderStageOf(params, architecture);
+      },
       imageEncoder: imageEncoderStageOf(this.params, this.architecture),
       appearanceGuidance: appearanceGuidanceStageOf(this.params),
       decoderInput: decoderInputStageOf(this.params),
@@ -282,6 +351,7 @@ export class SedModel<T = unknown> {
   /** A model weight by its checkpoint key, as float32 host values (e.g. embedding tables for export). */
   async readWeight(key: string): Promise<HostTensor<'float32'>> {
     this.assertUsable();
+    if (this.text.has(key)) await this.text.load();
     const t = this.params.get(key);
     return { dtype: 'float32', shape: [...this.backend.shape(t)], data: await this.backend.read(t) };
   }

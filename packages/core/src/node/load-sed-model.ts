@@ -18,7 +18,8 @@ export interface LoadSedModelOptions<T> extends Omit<SedModelLoadOptions<T>, 'to
 
 /**
  * Loads a SED checkpoint file (`.pth` or `.safetensors`) onto a backend. The file is read one
- * tensor at a time and closed once the weights are on the backend.
+ * tensor at a time and closed once the weights are on the backend. The text tower's weights are
+ * read again from the file when class names must be encoded (`SedModelLoadOptions.reopenWeights`).
  */
 export async function loadSedModel<T>(weightsPath: string, options: LoadSedModelOptions<T>): Promise<SedModel<T>> {
   const store = await openWeightsFile(weightsPath);
@@ -28,6 +29,8 @@ export async function loadSedModel<T>(weightsPath: string, options: LoadSedModel
       options.cache ?? new ClassEmbeddingCache(options.cacheDir !== undefined ? { persistence: new ClassEmbeddingDiskCache(options.cacheDir) } : {});
     const { configPath: _c, cacheDir: _d, tokenizer, ...rest } = options;
     return await SedModel.load(store, {
+      // the text tower is read again from the file when a class must be encoded
+      reopenWeights: () => openWeightsFile(weightsPath),
       ...rest,
       tokenizer: tokenizer ?? (await loadDefaultTokenizer()),
       cache,

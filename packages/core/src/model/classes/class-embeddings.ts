@@ -32,6 +32,8 @@ export interface ClassEmbeddingOptions {
    * model's text encoder on `ops` (e.g. a text-encoder graph of a `sedseg export` folder).
    */
   encodeTokens?: (tokens: Int32Array, count: number, onProgress?: (done: number, total: number) => void) => Promise<Float32Array>;
+  /** Called once before anything is encoded, only when some class is not cached (e.g. to load the text tower's weights). */
+  beforeEncoding?: () => Promise<void>;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function classEmbeddingsCounted<T>(
   const todo = unique.filter((name) => !known.has(name));
 
   if (todo.length > 0) {
+    await opts.beforeEncoding?.();
     const prompts: ClassPrompts[] = todo.map((name) => classPrompts(name, templates));
     // Encode each distinct text once.
     const textIndex = new Map<string, number>();
