@@ -17,6 +17,7 @@ import type { HostTensor } from '../../tensor/host-tensor.js';
 import { emptyClassAttentionSums } from '../decoder/class-attention.js';
 import {
   decoderLayerFromSumsStageOf,
+  decoderLayerMergeSpatialStageOf,
   decoderLayerMergeStageOf,
   decoderLayerPoolStageOf,
   decoderLayerStageOf,
@@ -106,11 +107,16 @@ async function runLayerOnAllClasses<T>(
     run.progress.advance(layer + 1, x.counts[i]!, 0.25);
   }
   const attended = await classAttentionInBands(run, layer, pooled, x.counts);
-  tensors.drop(...pooled);
-  const mergeStage = decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
+  // pooling 1: the pooled features are the spatial block's output, which the merge then takes
+  // instead of running that block again
+  const spatialKept = run.arch.decoder_pooling[0] === 1;
+  if (!spatialKept) tensors.drop(...pooled);
+  const mergeStage = spatialKept ? decoderLayerMergeSpatialStageOf(run.params, layer, outputs) : decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
   return finishEachChunk(run, layer, x, cg, async (part, cgIn, i) => {
-    const out = await runStage(ops, mergeStage, { x: part, attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn });
+    const common = { attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn };
+    const out = await runStage(ops, mergeStage, spatialKept ? { spatial: pooled[i]!, ...common } : { x: part, ...common });
     tensors.drop(attended.parts[i]);
+    if (spatialKept) tensors.drop(pooled[i]);
     return out;
   });
 }

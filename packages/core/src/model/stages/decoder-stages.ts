@@ -32,6 +32,7 @@ import {
   costMapForward,
   decoderLayerAttentionForward,
   decoderLayerMergeForward,
+  decoderLayerMergeSpatialForward,
   decoderLayerPoolForward,
   decoderLayerForward,
   decoderLayerFromSumsForward,
@@ -165,6 +166,31 @@ export function decoderLayerMergeStageOf<T>(
           arch,
           layer,
           { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
+          withHead,
+        ),
+        outputs,
+      ),
+  };
+}
+
+/**
+ * `decoderLayer{layer}MergeSpatial`: `decoderLayer{layer}Merge` given the chunk's FAM-spatial
+ * features (`spatial`, the pooled features at pooling 1) instead of `x`.
+ */
+export function decoderLayerMergeSpatialStageOf<T>(params: ModelParams<T>, layer: number, outputs: readonly DecoderLayerOutput[]): Stage<T> {
+  const withHead = outputs.includes('logits');
+  return {
+    name: `decoderLayer${layer}MergeSpatial[${outputs.join(',')}]`,
+    inputs: [{ name: 'spatial', classAxis: 0 }, { name: 'attended', classAxis: 0 }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
+    outputs,
+    run: (ops: Ops<T>, i) =>
+      selectOutputs(
+        ops,
+        decoderLayerMergeSpatialForward(
+          ops,
+          params,
+          layer,
+          { spatial: i.spatial!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
           withHead,
         ),
         outputs,
