@@ -26,28 +26,40 @@ export interface ClassAttentionOptions {
   attentionEps?: number;
 }
 
+/** [C, C] with ones where row and column channels belong to the same head (C = heads · d). */
+function sameHeadMask(channels: number, heads: number): Float32Array {
+  const d = channels / heads;
+  const mask = new Float32Array(channels * channels);
+  for (let i = 0; i < channels; i++) for (let j = 0; j < channels; j++) if (Math.floor(i / d) === Math.floor(j / d)) mask[i * channels + j] = 1;
+  return mask;
+}
+
 /**
  * Multi-head linear attention ("Transformers are RNNs", feature map elu(x) + 1) as the reference
  * `LinearAttention.forward` orders it: values divided by the sequence length first, the result
  * multiplied by it last. `q`, `k`, `v`: [N, L, C] with C = heads · d → [N, L, C].
+ *
+ * Computed without splitting the heads into their own axis (four transposes of the whole
+ * sequence, the costliest part of this attention on CPU): Σ_s K ⊗ V is taken over all channel
+ * pairs [N, C, C] and the pairs across heads are zeroed, so Q · (Σ K ⊗ V) mixes each channel with
+ * its own head only; Q · ΣK per head is a sum over the last axis of [N, L, H, d], a free reshape.
  */
 function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number, eps = 1e-6): T {
   const [n, l, c] = ops.shape(q) as [number, number, number];
   if (c % heads !== 0) throw new SedsegError('E_ARGUMENT', `linear attention: ${c} channels do not split into ${heads} heads`);
   const d = c / heads;
   return ops.tidy(() => {
-    const split = (x: T): T => ops.transpose(ops.reshape(x, [n, l, heads, d]), [0, 2, 1, 3]); // [N, H, L, d]
-    const qf = split(ops.addScalar(ops.elu(q), 1));
-    const kf = split(ops.addScalar(ops.elu(k), 1));
+    const qf = ops.addScalar(ops.elu(q), 1);
+    const kf = ops.addScalar(ops.elu(k), 1);
     const length = ops.sizeAsTensor(v, 1); // L as a tensor: compiled graphs keep the class count dynamic
-    const vs = split(ops.div(v, length)); // values / v_length
-    const kv = ops.matmul(kf, vs, { transposeA: true }); // [N, H, d, d]: Σ_s K ⊗ V
-    const kSum = ops.sum(kf, [2], true); // [N, H, 1, d]
-    const denom = ops.matmul(qf, kSum, { transposeB: true }); // [N, H, L, 1]
+    const vs = ops.div(v, length); // values / v_length
+    const kv = ops.mul(ops.matmul(kf, vs, { transposeA: true }), ops.constant(sameHeadMask(c, heads), [c, c])); // [N, C, C]: Σ_s K ⊗ V within heads
+    const kSum = ops.sum(kf, [1], true); // [N, 1, C]
+    const denom = ops.sum(ops.reshape(ops.mul(qf, kSum), [n, l, heads, d]), [3], true); // [N, L, H, 1]: Q · ΣK per head
     const one = ops.constant(new Float32Array([1]), [1]);
     const z = ops.div(one, ops.addScalar(denom, eps));
-    const out = ops.mul(ops.mul(ops.matmul(qf, kv), z), length); // [N, H, L, d]
-    return ops.reshape(ops.transpose(out, [0, 2, 1, 3]), [n, l, c]);
+    const out = ops.mul(ops.mul(ops.reshape(ops.matmul(qf, kv), [n, l, heads, d]), z), length); // [N, L, H, d]
+    return ops.reshape(out, [n, l, c]);
   });
 }
 
