@@ -20,9 +20,8 @@ const f = Math.fround;
 /** Class maps as [1, T, h, w] or [T, h, w] (batch entry 0 is used). */
 export type ClassMaps = Pick<HostTensor<'float32'>, 'shape' | 'data'>;
 
-/** Element-wise logistic sigmoid in float32. */
-export function sigmoidHost(x: Float32Array): Float32Array {
-  const out = new Float32Array(x.length);
+/** Element-wise logistic sigmoid in float32 (into `out` when given, e.g. a slice of a larger array). */
+export function sigmoidHost(x: Float32Array, out: Float32Array = new Float32Array(x.length)): Float32Array {
   for (let i = 0; i < x.length; i++) out[i] = 1 / (1 + Math.exp(-x[i]!));
   return out;
 }

@@ -116,9 +116,11 @@ function gatherSurvivors<T>(
  */
 function scatterSurvivorProbabilities(logits: HostTensor<'float32'>, survivors: Int32Array, classCount: number): HostTensor<'float32'> {
   const [, survivorsCount, oh, ow] = logits.shape as [number, number, number, number];
-  const probs = sigmoidHost(logits.data);
   const plane = oh * ow;
   const output = new Float32Array(classCount * plane);
-  for (let j = 0; j < survivorsCount; j++) output.set(probs.subarray(j * plane, (j + 1) * plane), survivors[j]! * plane);
+  // straight into each survivor's plane: no third T'-plane array at the end of a large run
+  for (let j = 0; j < survivorsCount; j++) {
+    sigmoidHost(logits.data.subarray(j * plane, (j + 1) * plane), output.subarray(survivors[j]! * plane, (survivors[j]! + 1) * plane));
+  }
   return hostTensor('float32', [1, classCount, oh, ow], output);
 }
