@@ -55,23 +55,44 @@ function gaussianFiller(seed) {
   return () => u() + u() + u() - 1.5; // variance 1/4
 }
 
-/** FNV-1a of a tensor name: each tensor's own seed, so any tensor can be made alone, in any order. */
-function nameSeed(name, seed) {
-  let h = 0x811c9dc5 ^ seed;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h >>> 0 || 1;
+/** How a tensor is filled: constants for norm weights and layer-scale gammas, random values otherwise. */
+function fillKind(name, shape) {
+  const isNormWeight = /norm|ln_|\.1\.weight$/.test(name) && shape.length === 1 && name.endsWith('weight');
+  if (isNormWeight) return 'ones';
+  if (/gamma$/.test(name)) return 'half';
+  return 'random';
 }
 
-/** One tensor of `arch`, scaled like a trained network (≈ 1/√fan-in). */
-function randomTensor(name, shape, seed) {
-  const next = gaussianFiller(nameSeed(name, seed));
+/**
+ * The generator's state at the start of every tensor when one generator fills all of them in
+ * order: any tensor can then be made alone, with the very values of the sequential fill.
+ */
+function generatorStates(shapes, seed) {
+  let s = seed >>> 0 || 1;
+  const states = new Map();
+  for (const [name, shape] of shapes) {
+    states.set(name, s >>> 0);
+    if (fillKind(name, shape) !== 'random') continue;
+    const draws = 3 * shape.reduce((a, b) => a * b, 1); // three uniforms per value
+    for (let i = 0; i < draws; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+    }
+  }
+  return states;
+}
+
+/** One tensor, scaled like a trained network (≈ 1/√fan-in). */
+function randomTensor(name, shape, state) {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
-  const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 0;
-  const isNormWeight = /norm|ln_|\.1\.weight$/.test(name) && shape.length === 1 && name.endsWith('weight');
-  if (isNormWeight) data.fill(1);
-  else if (/gamma$/.test(name)) data.fill(0.5);
+  const kind = fillKind(name, shape);
+  if (kind === 'ones') data.fill(1);
+  else if (kind === 'half') data.fill(0.5);
   else {
+    const next = gaussianFiller(state);
+    const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 0;
     const scale = fanIn > 0 ? 2 / Math.sqrt(fanIn) : 0.02;
     for (let i = 0; i < n; i++) data[i] = next() * scale;
   }
@@ -80,10 +101,12 @@ function randomTensor(name, shape, seed) {
 
 /**
  * A weight store with every tensor of `arch`, each made when it is read (like a file, the store
- * holds no tensor: a model that drops a tensor — the text tower between encodings — really frees it).
+ * holds no tensor: a model that drops a tensor — the text tower between encodings — really frees
+ * it). The values are those of one generator filling every tensor in order from `seed`.
  */
 export function randomWeights(arch, seed = 1) {
   const shapes = new Map(core.expectedWeightShapes(arch));
+  const states = generatorStates(shapes, seed);
   const source = `random SED-${arch.embed_dim === 640 ? 'B' : 'L'}`;
   return {
     source,
@@ -93,7 +116,7 @@ export function randomWeights(arch, seed = 1) {
     async read(name) {
       const shape = shapes.get(name);
       if (shape === undefined) throw new Error(`${source}: no tensor named "${name}"`);
-      return randomTensor(name, shape, seed);
+      return randomTensor(name, shape, states.get(name));
     },
     async close() {},
   };
