@@ -26,6 +26,13 @@ export interface ClassAttentionOptions {
   attentionEps?: number;
 }
 
+/** Heads and their width of `x` [N, L, C] (C = heads · d). */
+function headSplit<T>(ops: Ops<T>, x: T, heads: number): { n: number; l: number; c: number; d: number } {
+  const [n, l, c] = ops.shape(x) as [number, number, number];
+  if (c % heads !== 0) throw new SedsegError('E_ARGUMENT', `linear attention: ${c} channels do not split into ${heads} heads`);
+  return { n, l, c, d: c / heads };
+}
+
 /** [C, C] with ones where row and column channels belong to the same head (C = heads · d). */
 function sameHeadMask(channels: number, heads: number): Float32Array {
   const d = channels / heads;
@@ -45,9 +52,7 @@ function sameHeadMask(channels: number, heads: number): Float32Array {
  * its own head only; Q · ΣK per head is a sum over the last axis of [N, L, H, d], a free reshape.
  */
 function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number, eps = 1e-6): T {
-  const [n, l, c] = ops.shape(q) as [number, number, number];
-  if (c % heads !== 0) throw new SedsegError('E_ARGUMENT', `linear attention: ${c} channels do not split into ${heads} heads`);
-  const d = c / heads;
+  const { n, l, c, d } = headSplit(ops, q, heads);
   return ops.tidy(() => {
     const qf = ops.addScalar(ops.elu(q), 1);
     const kf = ops.addScalar(ops.elu(k), 1);
@@ -61,13 +66,6 @@ function linearAttention<T>(ops: Ops<T>, q: T, k: T, v: T, heads: number, eps = 
     const out = ops.mul(ops.mul(ops.reshape(ops.matmul(qf, kv), [n, l, heads, d]), z), length); // [N, L, H, d]
     return ops.reshape(out, [n, l, c]);
   });
-}
-
-/** `x` [N, L, C] as heads [N, H, L, d]. */
-function splitHeads<T>(ops: Ops<T>, x: T, heads: number): T {
-  const [n, l, c] = ops.shape(x) as [number, number, number];
-  if (c % heads !== 0) throw new SedsegError('E_ARGUMENT', `linear attention: ${c} channels do not split into ${heads} heads`);
-  return ops.transpose(ops.reshape(x, [n, l, heads, c / heads]), [0, 2, 1, 3]);
 }
 
 /** Pooled [T, c, h', w'] as (B H W) T C sequences [h'w', T, c] (B = 1) and their norm1. */
@@ -112,17 +110,12 @@ export function classAttentionPooled<T>(ops: Ops<T>, params: ModelParams<T>, poo
 // Per pooled pixel and head the products are tiny (a chunk of 2 classes, d = 8…32): as batched
 // MatMuls they are one small GEMM call each (36 864 per chunk at R = 768, the last layer), which
 // cost far more than their arithmetic; broadcast multiplies and sums do the same FLOPs in a few
-// large element-wise kernels.
+// large element-wise kernels. They broadcast over [N, L, H, d] views of the [N, L, C] sequences
+// (free reshapes), so the heads are never transposed to an axis of their own.
 
 /** Σ over `axis` of a ⊙ b (broadcast), the axis kept: a batched contraction without per-batch GEMM calls. */
 function contract<T>(ops: Ops<T>, a: T, b: T, axis: number): T {
   return ops.sum(ops.mul(a, b), [axis], true);
-}
-
-/** [N, H, L, d] → [N, H, L, d, 1] (`unitLast`) or [N, H, L, 1, d]. */
-function withUnitAxis<T>(ops: Ops<T>, x: T, unitLast: boolean): T {
-  const [n, h, l, d] = ops.shape(x) as [number, number, number, number];
-  return ops.reshape(x, unitLast ? [n, h, l, d, 1] : [n, h, l, 1, d]);
 }
 
 /** The linear-attention sums of a layer over the classes seen so far (`sumKV` [h'w', H, d, d], `sumK` [h'w', H, 1, d]). */
@@ -141,14 +134,15 @@ export function classAttentionAddSums<T>(
 ): ClassAttentionSums<T> {
   return ops.tidy(() => {
     const { n1 } = pooledSequences(ops, params, pooled, options.normEps ?? 1e-5);
-    const kf = splitHeads(ops, ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.k.weight'), params.get('attention.k.bias'))), 1), options.heads);
-    const v = splitHeads(ops, ops.linear(n1, params.get('attention.v.weight'), params.get('attention.v.bias')), options.heads);
-    const [n, h, , d] = ops.shape(kf) as [number, number, number, number];
-    // Σ_t K_t ⊗ V_t: [N, H, L, d, 1] ⊙ [N, H, L, 1, d] summed over L
-    const kv = ops.reshape(contract(ops, withUnitAxis(ops, kf, true), withUnitAxis(ops, v, false), 2), [n, h, d, d]);
+    const kf = ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.k.weight'), params.get('attention.k.bias'))), 1); // [N, L, C]
+    const v = ops.linear(n1, params.get('attention.v.weight'), params.get('attention.v.bias'));
+    const h = options.heads;
+    const { n, l, d } = headSplit(ops, kf, h);
+    // Σ_t K_t ⊗ V_t per head: [N, L, H, d, 1] ⊙ [N, L, H, 1, d] summed over L
+    const kv = ops.reshape(contract(ops, ops.reshape(kf, [n, l, h, d, 1]), ops.reshape(v, [n, l, h, 1, d]), 1), [n, h, d, d]);
     return {
       sumKV: ops.add(previous.sumKV, kv), // [N, H, d, d]
-      sumK: ops.add(previous.sumK, ops.sum(kf, [2], true)), // [N, H, 1, d]
+      sumK: ops.add(previous.sumK, ops.reshape(ops.sum(kf, [1], true), [n, h, 1, d])), // [N, H, 1, d]
     };
   });
 }
@@ -158,16 +152,15 @@ export function classAttentionFromSums<T>(ops: Ops<T>, params: ModelParams<T>, p
   const normEps = options.normEps ?? 1e-5;
   return ops.tidy(() => {
     const { seq, n1 } = pooledSequences(ops, params, pooled, normEps);
-    const [n, l, c] = ops.shape(seq) as [number, number, number];
-    const qf = splitHeads(ops, ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.q.weight'), params.get('attention.q.bias'))), 1), options.heads);
-    const denom = contract(ops, qf, sums.sumK, 3); // Q · ΣK: [N, H, L, d] ⊙ [N, H, 1, d] → [N, H, L, 1]
+    const qf = ops.addScalar(ops.elu(ops.linear(n1, params.get('attention.q.weight'), params.get('attention.q.bias'))), 1); // [N, L, C]
+    const h = options.heads;
+    const { n, l, c, d } = headSplit(ops, qf, h);
+    const denom = contract(ops, ops.reshape(qf, [n, l, h, d]), ops.reshape(sums.sumK, [n, 1, h, d]), 3); // Q · ΣK: [N, L, H, 1]
     const z = ops.div(ops.constant(new Float32Array([1]), [1]), ops.addScalar(denom, options.attentionEps ?? 1e-6));
-    // Q · ΣK⊗V: [N, H, L, d, 1] ⊙ [N, H, 1, d, d] summed over the d of Q → [N, H, L, 1, d]
-    const [, h, , d] = ops.shape(qf) as [number, number, number, number];
-    const kv = ops.reshape(sums.sumKV, [n, h, 1, d, d]);
-    const qkv = ops.reshape(contract(ops, withUnitAxis(ops, qf, true), kv, 3), [n, h, l, d]);
-    const out = ops.mul(qkv, z); // [N, H, L, d]
-    const attended = ops.add(seq, ops.reshape(ops.transpose(out, [0, 2, 1, 3]), [n, l, c]));
+    // Q · ΣK⊗V: [N, L, H, d, 1] ⊙ [N, 1, H, d, d] summed over the d of Q → [N, L, H, 1, d]
+    const qkv = ops.reshape(contract(ops, ops.reshape(qf, [n, l, h, d, 1]), ops.reshape(sums.sumKV, [n, 1, h, d, d]), 3), [n, l, h, d]);
+    const out = ops.mul(qkv, z); // [N, L, H, d]
+    const attended = ops.add(seq, ops.reshape(out, [n, l, c]));
     return attentionLayerTail(ops, params, attended, ops.shape(pooled), normEps);
   });
 }
