@@ -4,6 +4,7 @@
  *   npm run build && node bench/sed-speed.bench.mjs [--model B|L] [--resolution 768,384]
  *       [--classes 150,847] [--path full,k8,k1] [--pooling 1,2] [--runs 3] [--threads 2] [--chunk C]
  *       [--text N] [--only-text] [--weights F.safetensors|F.pth [--config F.config.json]] [--no-peak]
+ *       [--malloc tuned|default]
  *
  * Every configuration runs in its own process (clean peak RSS): model built in-process (random
  * weights, or `--weights`: a checkpoint file loaded like `sedseg segment` does, e.g. the random
@@ -20,6 +21,9 @@
  * multiply-add), so each stage gets FLOPs per run, achieved GFLOP/s and an efficiency against the
  * machine's measured fp32 peak: a 2048³ MatMul and a 3×3 256→256 conv on 128² run as stages on
  * the same backend and threads, in their own process first (`--no-peak` skips it).
+ * `--malloc tuned` (default) runs each configuration's process with glibc's mmap threshold fixed,
+ * as the `sedseg` command runs itself (packages/cli/bin/malloc-tuning.js); `default` leaves glibc
+ * as it is (a library user's own process): the peak RSS differs by what glibc keeps of freed buffers.
  * Prints one JSON document (stdout) and tables (stderr).
  */
 import { spawnSync } from 'node:child_process';
@@ -234,6 +238,11 @@ if (process.env.SEDSEG_BENCH_CHILD) {
 }
 
 const threads = Number(opt('threads', 2));
+const malloc = opt('malloc', 'tuned');
+if (malloc !== 'tuned' && malloc !== 'default') throw new Error(`--malloc must be tuned or default, got ${malloc}`);
+// the environment of the sedseg command (bin/malloc-tuning.js), unless asked for glibc's default
+const { TUNED_MALLOC_ENV, wantsMallocTuning } = await import('../packages/cli/bin/malloc-tuning.js');
+const mallocEnv = malloc === 'tuned' && wantsMallocTuning() ? TUNED_MALLOC_ENV : {};
 const runs = Number(opt('runs', 3));
 const weights = opt('weights');
 // with --weights the model is that file (its name in the tables), --model is ignored
@@ -266,7 +275,7 @@ const results = [];
 for (const config of configs) {
   process.stderr.write(`running ${JSON.stringify(config)} …\n`);
   const r = spawnSync(process.execPath, ['--max-old-space-size=8192', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, SEDSEG_BENCH_CHILD: JSON.stringify(config), OMP_NUM_THREADS: String(threads) },
+    env: { ...process.env, ...mallocEnv, SEDSEG_BENCH_CHILD: JSON.stringify(config), OMP_NUM_THREADS: String(threads) },
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
@@ -275,7 +284,10 @@ for (const config of configs) {
     process.stderr.write(`  failed: ${results.at(-1).error}\n`);
     continue;
   }
-  const res = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  const res = {
+    ...JSON.parse(r.stdout.trim().split('\n').at(-1)),
+    mallocMmapThreshold: mallocEnv.MALLOC_MMAP_THRESHOLD_ ?? process.env.MALLOC_MMAP_THRESHOLD_ ?? 'glibc default',
+  };
   results.push(res);
   process.stderr.write(`  ${JSON.stringify(res)}\n`);
 }

@@ -14,7 +14,8 @@
  */
 import { spawn } from 'node:child_process';
 
-const THRESHOLD = '131072'; // glibc's initial threshold, kept fixed
+/** What the command's environment gets: glibc's initial threshold, kept fixed. */
+export const TUNED_MALLOC_ENV = Object.freeze({ MALLOC_MMAP_THRESHOLD_: '131072' });
 
 /** True when this process should start the command again with the tuned environment. */
 export function wantsMallocTuning(env = process.env, platform = process.platform) {
@@ -28,7 +29,7 @@ export function wantsMallocTuning(env = process.env, platform = process.platform
 export function runWithMallocTuning() {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: THRESHOLD },
+    env: { ...process.env, ...TUNED_MALLOC_ENV },
   });
   /** @type {NodeJS.Signals[]} */
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];

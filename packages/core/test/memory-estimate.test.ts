@@ -90,6 +90,12 @@ describe('estimateSegmentMemory', () => {
     // change, 6968 MiB at pooling 1 and 4530 at pooling 2, no longer apply); mem-13 branch, 2026-12-05:
     { model: 'B', R: 768, T: 847, p: 1, mib: 3145, source: 'bench, layer 2 input recomputed (full path)' },
     { model: 'B', R: 768, T: 847, p: 1, mib: 3283, topK: 8, source: 'bench --path k8 (527/525/525 classes kept)' },
+    // the text tower loaded only when needed (the bench's model never runs it), glibc's default malloc
+    // settings (bench --malloc default), 2026-12-05:
+    { model: 'B', R: 768, T: 847, p: 1, mib: 2827, lazy: true, source: 'bench, text tower on demand' },
+    { model: 'B', R: 768, T: 847, p: 1, mib: 2920, topK: 8, lazy: true, source: 'bench --path k8 (527/525/525 kept), text tower on demand' },
+    { model: 'B', R: 768, T: 150, p: 1, mib: 2705, lazy: true, source: 'bench, text tower on demand, merge on the pooled features' },
+    { model: 'B', R: 768, T: 150, p: 2, mib: 2235, lazy: true, source: 'bench, text tower on demand' },
   ];
 
   it.each(MEASURED)(

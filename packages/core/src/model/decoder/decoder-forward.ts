@@ -206,7 +206,7 @@ export function decoderLayerMergeForward<T>(
 /**
  * `decoderLayerMergeForward` given the chunk's FAM-spatial features `spatial` instead of `x`.
  * With pooling 1 the pooled features the attention took are those very features, kept for every
- * class anyway: the merge then need not run the spatial block a second time (about an eighth of
+ * class anyway: the merge then need not run the spatial block a second time (about a tenth of
  * the decoder's work at pooling 1).
  */
 export function decoderLayerMergeSpatialForward<T>(
