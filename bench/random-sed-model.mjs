@@ -127,10 +127,11 @@ export async function randomSedModel(size, backend) {
   const arch = ARCHITECTURES[size];
   if (!arch) throw new Error(`unknown model size ${size} (B or L)`);
   const { loadDefaultTokenizer } = await import(new URL('../packages/core/dist/node.js', import.meta.url).href);
-  return core.SedModel.load(randomWeights(arch), {
+  const weights = randomWeights(arch); // holds no tensor: reopening it is using it again
+  return core.SedModel.load(weights, {
     backend,
     // like loadSedModel: the text tower is made again when class names must be encoded
-    reopenWeights: async () => randomWeights(arch),
+    reopenWeights: async () => weights,
     tokenizer: await loadDefaultTokenizer(),
     config: { architecture: { text_heads: arch.text_heads, decoder_heads: 4, decoder_pooling: [2, 2] } },
   });

@@ -70,9 +70,14 @@ export class OnnxSessionOps<SessionOptions = unknown> extends TracingOps {
   /** Disposing weights also releases the compiled sessions that embed them (their own copies). */
   override dispose(x: LazyTensor | readonly LazyTensor[]): void {
     super.dispose(x);
-    const list = Array.isArray(x) ? (x as readonly LazyTensor[]) : [x as LazyTensor];
-    const weights = new Set(list.filter((t) => t.kind === 'weight').map((t) => t.id));
-    if (weights.size === 0) return;
+    // called for every freed tensor of a run: nothing is allocated unless a weight is among them
+    let weights: Set<number> | undefined;
+    for (const t of Array.isArray(x) ? (x as readonly LazyTensor[]) : [x as LazyTensor]) {
+      if (t.kind !== 'weight') continue;
+      weights ??= new Set();
+      weights.add(t.id);
+    }
+    if (weights === undefined) return;
     void this.sessions.releaseUsing(weights);
     void this.eagerSessions.releaseUsing(weights);
   }

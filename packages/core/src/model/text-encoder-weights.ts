@@ -22,6 +22,7 @@ export type ReopenWeights = () => Promise<WeightStore>;
 export class TextEncoderWeights<T> {
   private loaded: (ModelParams<T> & { dispose(): void }) | undefined;
   private loading: Promise<void> | undefined;
+  private readonly keySet: ReadonlySet<string>;
 
   constructor(
     private readonly ops: Ops<T>,
@@ -31,10 +32,11 @@ export class TextEncoderWeights<T> {
     private readonly digest: string,
     /** Where to read them from; undefined: they were uploaded at load and are never released. */
     private readonly reopen: ReopenWeights | undefined,
-    /** Already uploaded at load (eager models). */
-    uploaded?: ModelParams<T> & { dispose(): void },
+    /** Already uploaded at load with the other weights, which the model owns and frees (eager models). */
+    uploaded?: ModelParams<T>,
   ) {
-    this.loaded = uploaded;
+    this.keySet = new Set(keys);
+    this.loaded = uploaded && { get: (name) => uploaded.get(name), has: (name) => uploaded.has(name), dispose() {} };
   }
 
   get isLoaded(): boolean {
@@ -47,7 +49,7 @@ export class TextEncoderWeights<T> {
   }
 
   has(name: string): boolean {
-    return this.keys.includes(name);
+    return this.keySet.has(name);
   }
 
   get(name: string): T {
@@ -69,12 +71,11 @@ export class TextEncoderWeights<T> {
   private async readAndUpload(): Promise<void> {
     const store = await this.reopen!();
     try {
-      const wanted = new Set(this.keys);
       const fingerprint = new WeightsFingerprint();
       const params = await uploadParams(
         this.ops,
         store,
-        (name) => wanted.has(name),
+        (name) => this.keySet.has(name),
         undefined,
         (name, values) => fingerprint.addTensor(name, store.info(name)!.shape, values),
       );
