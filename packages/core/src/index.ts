@@ -147,6 +147,7 @@ export {
   decoderLayerPoolStageOf,
   decoderLayerAttentionStageOf,
   decoderLayerMergeStageOf,
+  decoderLayerMergeGuidanceStageOf,
   decoderLayerSumsStageOf,
   decoderLayerFromSumsStageOf,
   type DecoderInputStageOptions,

@@ -21,7 +21,8 @@ export function defersLayer1Output<T>(run: DecoderRunState<T>, x1: ClassChunks<T
 
 /**
  * Layer `layer`'s output features, chunk by chunk, from its input chunks `x` (kept until their
- * last use), its class attention `sums` over every class, its `guidance` and corr guidance.
+ * last use), its class attention `sums` over every class, its `mergeGuidance` (`mergeGuidanceOf`)
+ * and corr guidance.
  */
 export function deferredLayerOutput<T>(
   run: DecoderRunState<T>,
@@ -29,14 +30,14 @@ export function deferredLayerOutput<T>(
   x: ClassChunks<T>,
   sums: { sumKV: T; sumK: T },
   cg: CorrGuidanceInputs<T>,
-  guidance: T,
+  mergeGuidance: T,
 ): FeatureChunks<T> {
   const stage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, ['features']);
   return {
     counts: x.counts,
     get: async (i) => {
       const cgIn = await corrGuidanceInput(run, layer, cg, i);
-      const out = await runStage(run.ops, stage, { x: x.parts[i]!, ...sums, guidance, corrGuidanceInput: cgIn });
+      const out = await runStage(run.ops, stage, { x: x.parts[i]!, ...sums, mergeGuidance, corrGuidanceInput: cgIn });
       releaseCorrGuidanceInput(run, cg, i, cgIn);
       return run.tensors.keep(out.features!);
     },

@@ -16,7 +16,7 @@ import type { DecoderResult } from './decoder-result.js';
 import type { DecoderLayerInputs, DecoderRunState } from './decoder-run-state.js';
 import type { ClassChunks } from './class-chunks.js';
 import { defersLayer1Output, deferredLayerOutput } from './deferred-features.js';
-import { layerResult, runDecoderLayer, storedChunks, streamedFinish, streamedSums } from './run-decoder-layer.js';
+import { layerResult, mergeGuidanceOf, runDecoderLayer, storedChunks, streamedFinish, streamedSums } from './run-decoder-layer.js';
 
 /** The full path from the decoder inputs (consumed) to host logits [1, T, R/4, R/4]. */
 export async function decodeAllClasses<T>(run: DecoderRunState<T>, inputs: DecoderLayerInputs<T>, classCount: number): Promise<DecoderResult> {
@@ -76,10 +76,13 @@ async function lastLayersDeferred<T>(
   // layer 1's second half runs inside layer 2: count it as done here
   for (const n of x1.counts) run.progress.advance(2, n, 0.75);
   run.progress.enterLayer(2, total);
-  const x2 = deferredLayerOutput(run, 1, x1, sums1, cg, guidance1);
+  const merge1 = await mergeGuidanceOf(run, 1, guidance1);
+  const merge2 = await mergeGuidanceOf(run, 2, guidance2);
+  tensors.drop(guidance1, guidance2);
+  const x2 = deferredLayerOutput(run, 1, x1, sums1, cg, merge1);
   const sums2 = await streamedSums(run, 2, x2);
-  const perChunk = await streamedFinish(run, 2, ['logits'], x2, sums2, cg, guidance2);
-  tensors.drop(sums1.sumKV, sums1.sumK, sums2.sumKV, sums2.sumK, guidance1, guidance2);
+  const perChunk = await streamedFinish(run, 2, ['logits'], x2, sums2, cg, merge2);
+  tensors.drop(sums1.sumKV, sums1.sumK, sums2.sumKV, sums2.sumK, merge1, merge2);
   tensors.dropChunks(x1);
   dropCorrGuidanceInputs(run, cg);
   return (await layerResult(run, ['logits'], perChunk, x1.counts)).logits!;

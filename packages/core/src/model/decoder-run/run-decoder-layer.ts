@@ -17,6 +17,7 @@ import type { HostTensor } from '../../tensor/host-tensor.js';
 import { emptyClassAttentionSums } from '../decoder/class-attention.js';
 import {
   decoderLayerFromSumsStageOf,
+  decoderLayerMergeGuidanceStageOf,
   decoderLayerMergeSpatialStageOf,
   decoderLayerMergeStageOf,
   decoderLayerPoolStageOf,
@@ -55,13 +56,23 @@ export async function runDecoderLayer<T>(
     layer,
     x.counts.reduce((a, b) => a + b, 0),
   );
+  if (x.parts.length === 1) return await layerResult(run, outputs, await runWholeLayer(run, layer, outputs, x, cg, guidance), x.counts);
+  const mergeGuidance = await mergeGuidanceOf(run, layer, guidance);
   const perChunk =
-    x.parts.length === 1
-      ? await runWholeLayer(run, layer, outputs, x, cg, guidance)
-      : pooledValues(run, x) <= run.allClassAttentionValues
-        ? await runLayerOnAllClasses(run, layer, outputs, x, cg, guidance)
-        : await runLayerStreamed(run, layer, outputs, x, cg, guidance);
+    pooledValues(run, x) <= run.allClassAttentionValues
+      ? await runLayerOnAllClasses(run, layer, outputs, x, cg, mergeGuidance)
+      : await runLayerStreamed(run, layer, outputs, x, cg, mergeGuidance);
+  run.tensors.drop(mergeGuidance);
   return await layerResult(run, outputs, perChunk, x.counts);
+}
+
+/**
+ * Layer `layer`'s share of the merge that is the same for every class (merge-guidance.ts), from its
+ * appearance `guidance`: made once for the chunked stages (owned by the run).
+ */
+export async function mergeGuidanceOf<T>(run: DecoderRunState<T>, layer: number, guidance: T): Promise<T> {
+  const out = await runStage(run.ops, decoderLayerMergeGuidanceStageOf(run.params, layer), { guidance });
+  return run.tensors.keep(out.mergeGuidance!);
 }
 
 /** Every class in one chunk: the whole layer as one stage. */
@@ -96,7 +107,7 @@ async function runLayerOnAllClasses<T>(
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
   cg: CorrGuidanceInputs<T>,
-  guidance: T,
+  mergeGuidance: T,
 ): Promise<Record<string, T>[]> {
   const { ops, tensors } = run;
   const poolStage = decoderLayerPoolStageOf(run.params, run.arch, layer);
@@ -113,7 +124,7 @@ async function runLayerOnAllClasses<T>(
   if (!spatialKept) tensors.drop(...pooled);
   const mergeStage = spatialKept ? decoderLayerMergeSpatialStageOf(run.params, layer, outputs) : decoderLayerMergeStageOf(run.params, run.arch, layer, outputs);
   return finishEachChunk(run, layer, x, cg, async (part, cgIn, i) => {
-    const common = { attended: attended.parts[i]!, guidance, corrGuidanceInput: cgIn };
+    const common = { attended: attended.parts[i]!, mergeGuidance, corrGuidanceInput: cgIn };
     const out = await runStage(ops, mergeStage, spatialKept ? { spatial: pooled[i]!, ...common } : { x: part, ...common });
     tensors.drop(attended.parts[i]);
     if (spatialKept) tensors.drop(pooled[i]);
@@ -128,11 +139,11 @@ async function runLayerStreamed<T>(
   outputs: readonly DecoderLayerOutput[],
   x: ClassChunks<T>,
   cg: CorrGuidanceInputs<T>,
-  guidance: T,
+  mergeGuidance: T,
 ): Promise<Record<string, T>[]> {
   const source = storedChunks(run, x);
   const sums = await streamedSums(run, layer, source);
-  const perChunk = await streamedFinish(run, layer, outputs, source, sums, cg, guidance);
+  const perChunk = await streamedFinish(run, layer, outputs, source, sums, cg, mergeGuidance);
   run.tensors.drop(sums.sumKV, sums.sumK);
   return perChunk;
 }
@@ -184,7 +195,10 @@ export async function streamedSums<T>(run: DecoderRunState<T>, layer: number, x:
   return { sumKV: sumKV!, sumK: sumK! };
 }
 
-/** Second pass of a streamed layer: each chunk of `x` from the sums over every class; the chunks are released for good. */
+/**
+ * Second pass of a streamed layer: each chunk of `x` from the sums over every class and the
+ * layer's `mergeGuidance` (`mergeGuidanceOf`); the chunks are released for good.
+ */
 export async function streamedFinish<T>(
   run: DecoderRunState<T>,
   layer: number,
@@ -192,14 +206,14 @@ export async function streamedFinish<T>(
   x: FeatureChunks<T>,
   sums: { sumKV: T; sumK: T },
   cg: CorrGuidanceInputs<T>,
-  guidance: T,
+  mergeGuidance: T,
 ): Promise<Record<string, T>[]> {
   const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs);
   const perChunk: Record<string, T>[] = [];
   for (const [i, n] of x.counts.entries()) {
     const part = await x.get(i);
     const cgIn = await corrGuidanceInput(run, layer, cg, i);
-    perChunk.push(await runStage(run.ops, finishStage, { x: part, ...sums, guidance, corrGuidanceInput: cgIn }));
+    perChunk.push(await runStage(run.ops, finishStage, { x: part, ...sums, mergeGuidance, corrGuidanceInput: cgIn }));
     x.release(i, part, true);
     releaseCorrGuidanceInput(run, cg, i, cgIn);
     run.progress.advance(layer + 1, n, 0.75);

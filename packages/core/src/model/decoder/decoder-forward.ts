@@ -25,6 +25,7 @@ import {
   fusionClassAttention,
   fusionClassAttentionFromSums,
   fusionMerge,
+  fusionMergeGuidance,
   fusionPooled,
   fusionSpatial,
   gradualFusionLayer,
@@ -154,14 +155,24 @@ function mergedLayerOutputs<T>(
   layer: number,
   spatial: T,
   attended: T,
-  guidance: T,
+  mergeGuidance: T,
   cg: T,
   withHead: boolean,
 ): DecoderLayerOutputs<T> {
-  const features = fusionMerge(ops, decoder, layer, spatial, attended, guidance, cg);
+  const features = fusionMerge(ops, decoder, layer, spatial, attended, mergeGuidance, cg);
   const out: DecoderLayerOutputs<T> = { features, corrGuidance: cg };
   if (withHead) out.logits = decoderHead(ops, decoder, HEAD_AFTER_LAYER[layer]!, features);
   return out;
+}
+
+/**
+ * Per image, for the chunked forms below: decoder layer `layer`'s appearance `guidance`
+ * [1, g, 2H, 2W] → `mergeGuidance` [1, o, 2H, 2W], its share of the merge's first convolution
+ * (merge-guidance.ts), computed once instead of once per chunk.
+ */
+export function decoderLayerMergeGuidanceForward<T>(ops: Ops<T>, params: ModelParams<T>, layer: number, guidance: T): T {
+  checkLayer(layer);
+  return fusionMergeGuidance(ops, scoped(params, DECODER_PREFIX), layer, guidance);
 }
 
 // ---- the same layer split for class chunks ---------------------------------------------------
@@ -192,7 +203,7 @@ export function decoderLayerMergeForward<T>(
   params: ModelParams<T>,
   arch: DecoderArchitecture,
   layer: number,
-  inputs: { x: T; attended: T; guidance: T; corrGuidanceInput: T },
+  inputs: { x: T; attended: T; mergeGuidance: T; corrGuidanceInput: T },
   withHead = true,
 ): DecoderLayerOutputs<T> {
   checkLayer(layer);
@@ -213,14 +224,14 @@ export function decoderLayerMergeSpatialForward<T>(
   ops: Ops<T>,
   params: ModelParams<T>,
   layer: number,
-  inputs: { spatial: T; attended: T; guidance: T; corrGuidanceInput: T },
+  inputs: { spatial: T; attended: T; mergeGuidance: T; corrGuidanceInput: T },
   withHead = true,
 ): DecoderLayerOutputs<T> {
   checkLayer(layer);
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => {
     const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
-    return mergedLayerOutputs(ops, decoder, layer, inputs.spatial, inputs.attended, inputs.guidance, cg, withHead);
+    return mergedLayerOutputs(ops, decoder, layer, inputs.spatial, inputs.attended, inputs.mergeGuidance, cg, withHead);
   });
 }
 
@@ -249,7 +260,7 @@ export function decoderLayerFromSumsForward<T>(
   params: ModelParams<T>,
   arch: DecoderArchitecture,
   layer: number,
-  inputs: { x: T; sums: ClassAttentionSums<T>; guidance: T; corrGuidanceInput: T },
+  inputs: { x: T; sums: ClassAttentionSums<T>; mergeGuidance: T; corrGuidanceInput: T },
   withHead = true,
 ): DecoderLayerOutputs<T> {
   checkLayer(layer);
@@ -258,6 +269,6 @@ export function decoderLayerFromSumsForward<T>(
     const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
     const spatial = fusionSpatial(ops, decoder, arch, layer, inputs.x);
     const attended = fusionClassAttentionFromSums(ops, decoder, arch, layer, fusionPooled(ops, arch, spatial), inputs.sums);
-    return mergedLayerOutputs(ops, decoder, layer, spatial, attended, inputs.guidance, cg, withHead);
+    return mergedLayerOutputs(ops, decoder, layer, spatial, attended, inputs.mergeGuidance, cg, withHead);
   });
 }

@@ -23,6 +23,7 @@ import {
 } from './class-attention.js';
 import { convNextBlock, linearWeights, normWeights, type ConvNextBlockWeights } from '../blocks/convnext-block.js';
 import { scoped, type ModelParams } from '../model-params.js';
+import { firstMergeConv, mergeGuidanceForward } from './merge-guidance.js';
 
 /** Weights of `Up.cnext` under `prefix` (`dwconv / norm / pwconv1 / pwconv2 / gamma`). */
 function decoderConvNextWeights<T>(params: ModelParams<T>, prefix: string): ConvNextBlockWeights<T> {
@@ -37,23 +38,19 @@ function decoderConvNextWeights<T>(params: ModelParams<T>, prefix: string): Conv
 
 /**
  * SED's `DoubleConv` (`conv.double_conv.{0,1,3,4}`): [Conv 3×3 pad 1 no bias → GroupNorm → ReLU] × 2,
- * GroupNorm with mid_channels / 16 groups, eps 1e-5. `params` is scoped to `…decoder{k}.`.
+ * GroupNorm with mid_channels / 16 groups, eps 1e-5, from the first convolution's output
+ * `conv0` (merge-guidance.ts computes it). `params` is scoped to `…decoder{k}.`.
  */
-function doubleConv<T>(ops: Ops<T>, params: ModelParams<T>, x: T): T {
+function doubleConvAfterFirst<T>(ops: Ops<T>, params: ModelParams<T>, conv0: T): T {
+  const normRelu = (y: T, conv: 0 | 3, norm: 1 | 4): T => {
+    const channels = ops.shape(params.get(`conv.double_conv.${conv}.weight`))[0]!;
+    const groups = Math.floor(channels / 16);
+    if (groups < 1) throw new SedsegError('E_ARGUMENT', `DoubleConv: ${channels} channels give no GroupNorm group (channels / 16)`);
+    return ops.relu(ops.groupNorm(y, groups, params.get(`conv.double_conv.${norm}.weight`), params.get(`conv.double_conv.${norm}.bias`), 1e-5));
+  };
   return ops.tidy(() => {
-    let y = x;
-    for (const [conv, norm] of [
-      [0, 1],
-      [3, 4],
-    ] as const) {
-      const w = params.get(`conv.double_conv.${conv}.weight`);
-      const channels = ops.shape(w)[0]!;
-      const groups = Math.floor(channels / 16);
-      if (groups < 1) throw new SedsegError('E_ARGUMENT', `DoubleConv: ${channels} channels give no GroupNorm group (channels / 16)`);
-      y = ops.conv2d(y, w, undefined, { padding: 1 });
-      y = ops.relu(ops.groupNorm(y, groups, params.get(`conv.double_conv.${norm}.weight`), params.get(`conv.double_conv.${norm}.bias`), 1e-5));
-    }
-    return y;
+    const y = normRelu(conv0, 0, 1);
+    return normRelu(ops.conv2d(y, params.get('conv.double_conv.3.weight'), undefined, { padding: 1 }), 3, 4);
   });
 }
 
@@ -116,10 +113,12 @@ export function fusionClassAttentionFromSums<T>(
 
 /**
  * SFM of `decoder{layer+1}`, per class: FAM output (`spatial` + upsampled `attended`) → `up`,
- * concat appearance guidance (broadcast to every class) and corr guidance → DoubleConv.
+ * concat appearance guidance (the same for every class) and corr guidance → DoubleConv. The
+ * guidance's share of the first convolution comes precomputed as `mergeGuidance` [1, o, 2H, 2W]
+ * (`fusionMergeGuidance`, merge-guidance.ts).
  * → [T, out, 2H, 2W].
  */
-export function fusionMerge<T>(ops: Ops<T>, decoder: ModelParams<T>, layer: number, spatial: T, attended: T, guidance: T, corrGuidance: T): T {
+export function fusionMerge<T>(ops: Ops<T>, decoder: ModelParams<T>, layer: number, spatial: T, attended: T, mergeGuidance: T, corrGuidance: T): T {
   const params = scoped(decoder, `decoder${layer + 1}.`);
   const [t] = ops.shape(spatial) as [number];
   const ct = ops.shape(corrGuidance)[0];
@@ -127,12 +126,13 @@ export function fusionMerge<T>(ops: Ops<T>, decoder: ModelParams<T>, layer: numb
   return ops.tidy(() => {
     const mixed = classAttentionMerge(ops, spatial, attended);
     const up = ops.convTranspose2d(mixed, params.get('up.weight'), params.get('up.bias'), 2); // [T, c − g, 2H, 2W]
-    const [, , uh, uw] = ops.shape(up) as [number, number, number, number];
-    const gs = ops.shape(guidance);
-    const repeated = ops.broadcastTo(guidance, [t, gs[1]!, uh, uw]);
-    const fused = ops.concat([up, repeated, corrGuidance], 1);
-    return doubleConv(ops, params, fused);
+    return doubleConvAfterFirst(ops, params, firstMergeConv(ops, params, up, mergeGuidance, corrGuidance));
   });
+}
+
+/** The appearance `guidance` [1, g, 2H, 2W] of `decoder{layer+1}` → its share of the merge, `mergeGuidance` [1, o, 2H, 2W] (once per image). */
+export function fusionMergeGuidance<T>(ops: Ops<T>, decoder: ModelParams<T>, layer: number, guidance: T): T {
+  return mergeGuidanceForward(ops, scoped(decoder, `decoder${layer + 1}.`), guidance);
 }
 
 /**
@@ -150,6 +150,6 @@ export function gradualFusionLayer<T>(ops: Ops<T>, decoder: ModelParams<T>, arch
   return ops.tidy(() => {
     const spatial = fusionSpatial(ops, decoder, arch, layer, x);
     const attended = fusionClassAttention(ops, decoder, arch, layer, fusionPooled(ops, arch, spatial));
-    return fusionMerge(ops, decoder, layer, spatial, attended, guidance, corrGuidance);
+    return fusionMerge(ops, decoder, layer, spatial, attended, fusionMergeGuidance(ops, decoder, layer, guidance), corrGuidance);
   });
 }

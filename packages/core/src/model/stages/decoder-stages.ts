@@ -14,7 +14,8 @@
  * For many classes a decoder layer runs in class chunks instead, in two passes (memory bounded
  * by the chunk, not the class count): `decoderLayer{i}Sums` per chunk (x, sumKVIn, sumKIn → the
  * class attention's running sums sumKV, sumK), then `decoderLayer{i}FromSums` per chunk (x, sumKV, sumK,
- * guidance, corrGuidanceInput → features, corrGuidance, logits). (`decoderLayer{i}Pool` →
+ * mergeGuidance, corrGuidanceInput → features, corrGuidance, logits), where `mergeGuidance` is the
+ * appearance guidance's share of the merge, made once per image by `decoderLayer{i}MergeGuidance`. (`decoderLayer{i}Pool` →
  * `decoderLayer{i}Attention` on every class → `decoderLayer{i}Merge`, the earlier split whose
  * attention held every class, remain available.) With chunks, a layer's corrGuidanceInput is
  * recomputed per chunk from the cost map (`corrGuidanceChain{i}`: corrClasses → corrGuidanceInput)
@@ -32,6 +33,7 @@ import {
   costMapForward,
   decoderLayerAttentionForward,
   decoderLayerMergeForward,
+  decoderLayerMergeGuidanceForward,
   decoderLayerMergeSpatialForward,
   decoderLayerPoolForward,
   decoderLayerForward,
@@ -123,6 +125,19 @@ export function corrGuidanceChainStageOf<T>(params: ModelParams<T>, layer: numbe
   };
 }
 
+/**
+ * `decoderLayer{layer}MergeGuidance`, once per image for the chunked stages: the appearance
+ * `guidance` → `mergeGuidance`, its share of the merge (the same for every class; merge-guidance.ts).
+ */
+export function decoderLayerMergeGuidanceStageOf<T>(params: ModelParams<T>, layer: number): Stage<T> {
+  return {
+    name: `decoderLayer${layer}MergeGuidance`,
+    inputs: [{ name: 'guidance' }],
+    outputs: ['mergeGuidance'],
+    run: (ops: Ops<T>, i) => ({ mergeGuidance: decoderLayerMergeGuidanceForward(ops, params, layer, i.guidance!) }),
+  };
+}
+
 /** `decoderLayer{layer}Pool`: for a chunk of classes, the pooled FAM-spatial features. */
 export function decoderLayerPoolStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number): Stage<T> {
   return {
@@ -155,7 +170,7 @@ export function decoderLayerMergeStageOf<T>(
   const withHead = outputs.includes('logits');
   return {
     name: `decoderLayer${layer}Merge[${outputs.join(',')}]`,
-    inputs: [{ name: 'x', classAxis: 0 }, { name: 'attended', classAxis: 0 }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
+    inputs: [{ name: 'x', classAxis: 0 }, { name: 'attended', classAxis: 0 }, { name: 'mergeGuidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
     outputs,
     run: (ops: Ops<T>, i) =>
       selectOutputs(
@@ -165,7 +180,7 @@ export function decoderLayerMergeStageOf<T>(
           params,
           arch,
           layer,
-          { x: i.x!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
+          { x: i.x!, attended: i.attended!, mergeGuidance: i.mergeGuidance!, corrGuidanceInput: i.corrGuidanceInput! },
           withHead,
         ),
         outputs,
@@ -181,7 +196,7 @@ export function decoderLayerMergeSpatialStageOf<T>(params: ModelParams<T>, layer
   const withHead = outputs.includes('logits');
   return {
     name: `decoderLayer${layer}MergeSpatial[${outputs.join(',')}]`,
-    inputs: [{ name: 'spatial', classAxis: 0 }, { name: 'attended', classAxis: 0 }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
+    inputs: [{ name: 'spatial', classAxis: 0 }, { name: 'attended', classAxis: 0 }, { name: 'mergeGuidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
     outputs,
     run: (ops: Ops<T>, i) =>
       selectOutputs(
@@ -190,7 +205,7 @@ export function decoderLayerMergeSpatialStageOf<T>(params: ModelParams<T>, layer
           ops,
           params,
           layer,
-          { spatial: i.spatial!, attended: i.attended!, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
+          { spatial: i.spatial!, attended: i.attended!, mergeGuidance: i.mergeGuidance!, corrGuidanceInput: i.corrGuidanceInput! },
           withHead,
         ),
         outputs,
@@ -219,7 +234,7 @@ export function decoderLayerFromSumsStageOf<T>(
   const withHead = outputs.includes('logits');
   return {
     name: `decoderLayer${layer}FromSums[${outputs.join(',')}]`,
-    inputs: [{ name: 'x', classAxis: 0 }, { name: 'sumKV' }, { name: 'sumK' }, { name: 'guidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
+    inputs: [{ name: 'x', classAxis: 0 }, { name: 'sumKV' }, { name: 'sumK' }, { name: 'mergeGuidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
     outputs,
     run: (ops: Ops<T>, i) =>
       selectOutputs(
@@ -229,7 +244,7 @@ export function decoderLayerFromSumsStageOf<T>(
           params,
           arch,
           layer,
-          { x: i.x!, sums: { sumKV: i.sumKV!, sumK: i.sumK! }, guidance: i.guidance!, corrGuidanceInput: i.corrGuidanceInput! },
+          { x: i.x!, sums: { sumKV: i.sumKV!, sumK: i.sumK! }, mergeGuidance: i.mergeGuidance!, corrGuidanceInput: i.corrGuidanceInput! },
           withHead,
         ),
         outputs,
