@@ -312,6 +312,23 @@ export function gather(x: Data, shape: readonly number[], indices: Int32Array, a
   return out;
 }
 
+/** The gradient of `gather` for x of `shape`: dy [.., m, ..] scattered back and added up at the gathered indices. */
+export function gatherGradient(dy: Data, shape: readonly number[], indices: Int32Array, axis: number): Float32Array {
+  const outer = sizeOf(shape, 0, axis);
+  const n = shape[axis]!;
+  const inner = sizeOf(shape, axis + 1);
+  const m = indices.length;
+  const dx = new Float32Array(outer * n * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < m; i++) {
+      const dst = (o * n + indices[i]!) * inner;
+      const src = (o * m + i) * inner;
+      for (let j = 0; j < inner; j++) dx[dst + j]! += dy[src + j]!;
+    }
+  }
+  return dx;
+}
+
 // ---- erf / GELU ----------------------------------------------------------------------------
 
 /**

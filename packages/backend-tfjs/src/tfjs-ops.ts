@@ -336,11 +336,19 @@ export class TfjsOps implements Ops<Tensor> {
     for (const i of indices) {
       if (i < 0 || i >= n) throw arg(`gather: index ${i} out of range for axis ${axis} of size ${n}`);
     }
+    const shape = [...x.shape];
+    shape[a] = indices.length;
     return this.run(() => {
-      if (this.fast(x)) {
-        const shape = [...x.shape];
-        shape[a] = indices.length;
-        return this.make(K.gather(this.host(x), x.shape, indices, a), shape);
+      if (this.fast(x)) return this.make(K.gather(this.host(x), x.shape, indices, a), shape);
+      // tfjs's cpu gradient of gather (UnsortedSegmentSum) takes a pass over x per index: 10× a
+      // training step's time when the decoder gathers weight channels (merge-guidance.ts)
+      if (this.trainingOnCpu(x)) {
+        return this.withHostGradient(
+          [x],
+          shape,
+          ([xv]) => K.gather(xv!, x.shape, indices, a),
+          (g) => [K.gatherGradient(g, x.shape, indices, a)],
+        );
       }
       return this.tf.gather(x, this.tf.tensor1d(Int32Array.from(indices), 'int32'), a);
     });

@@ -2,7 +2,7 @@
  * Host gradients on the pure-JS cpu backend: while tfjs records gradients, TfjsOps runs its host
  * kernels as `customGrad` ops with the host gradients of `cpu-conv-gradients.ts`,
  * `cpu-matmul-gradients.ts` and `cpu-norm-gradients.ts` (convolutions, matmul/linear, transpose,
- * LayerNorm, GroupNorm, GELU), and resizes by interpolation-matrix matmuls.
+ * LayerNorm, GroupNorm, GELU, gather), and resizes by interpolation-matrix matmuls.
  *
  * Each case: seeded random inputs and cotangent R, loss = Σ op(x)·R. The gradients from tfjs
  * (`tf.grads` / `tf.variableGrads`) through TfjsOps with the host kernels are checked
@@ -34,6 +34,7 @@ const MATMUL = ['BatchMatMul', '_FusedMatMul'];
 const TRANSPOSE = ['Transpose'];
 const NORM = ['Mean', 'Rsqrt', 'Square'];
 const GELU = ['Erf', 'ClipByValue'];
+const GATHER = ['GatherV2', 'UnsortedSegmentSum'];
 
 interface Case {
   name: string;
@@ -229,6 +230,23 @@ function transpose(name: string, x: number[], perm: number[]): Case {
   };
 }
 
+function gather(name: string, x: number[], indices: number[], axis: number): Case {
+  return {
+    name,
+    shapes: [x],
+    run: (ops, [xt]) => ops.gather(xt!, Int32Array.from(indices), axis),
+    ref: ([xh]) => R.gather(xh!, indices, axis),
+    stockKernels: GATHER,
+  };
+}
+
+const gatherCases: Case[] = [
+  // the decoder's merge gathers input channels of a conv weight (merge-guidance.ts)
+  gather('conv weight channels [5,9,3,3], axis 1, two ranges', [5, 9, 3, 3], [0, 1, 2, 6, 7, 8], 1),
+  gather('repeated and reordered indices [4,6], axis 0', [4, 6], [3, 0, 3, 1], 0),
+  gather('last axis [2,3,7]', [2, 3, 7], [6, 2], -1),
+];
+
 const transposeCases: Case[] = [
   transpose('NCHW → NHWC [2,3,4,5]', [2, 3, 4, 5], [0, 2, 3, 1]),
   transpose('[3,1,0,2] with a size-1 dim [2,1,5,3]', [2, 1, 5, 3], [3, 1, 0, 2]),
@@ -279,6 +297,7 @@ describe('host gradients on the cpu backend vs finite differences and stock tfjs
   it.each(convCases.map((c) => [c.name, c] as const))('conv2d: %s', async (_, c) => checkCase(c));
   it.each(matmulCases.map((c) => [c.name, c] as const))('matmul: %s', async (_, c) => checkCase(c));
   it.each(transposeCases.map((c) => [c.name, c] as const))('transpose: %s', async (_, c) => checkCase(c));
+  it.each(gatherCases.map((c) => [c.name, c] as const))('gather: %s', async (_, c) => checkCase(c));
   it.each(normCases.map((c) => [c.name, c] as const))('%s', async (_, c) => checkCase(c));
 
   it('gradients reach the inputs when the model code disposes intermediates before backward', async () => {
