@@ -118,7 +118,10 @@ function contract<T>(ops: Ops<T>, a: T, b: T, axis: number): T {
   return ops.sum(ops.mul(a, b), [axis], true);
 }
 
-/** The linear-attention sums of a layer over the classes seen so far (`sumKV` [h'w', H, d, d], `sumK` [h'w', H, 1, d]). */
+/**
+ * The linear-attention sums of a layer over the classes seen so far: `sumKV` [h'w', H, d, d]
+ * holds Σ_t V_t ⊗ K_t (value channel, then key channel), `sumK` [h'w', H, 1, d] Σ_t K_t.
+ */
 export interface ClassAttentionSums<T> {
   sumKV: T;
   sumK: T;
@@ -138,8 +141,10 @@ export function classAttentionAddSums<T>(
     const v = ops.linear(n1, params.get('attention.v.weight'), params.get('attention.v.bias'));
     const h = options.heads;
     const { n, l, d } = headSplit(ops, kf, h);
-    // Σ_t K_t ⊗ V_t per head: [N, L, H, d, 1] ⊙ [N, L, H, 1, d] summed over L
-    const kv = ops.reshape(contract(ops, ops.reshape(kf, [n, l, h, d, 1]), ops.reshape(v, [n, l, h, 1, d]), 1), [n, h, d, d]);
+    // Σ_t V_t ⊗ K_t per head: [N, L, H, d, 1] ⊙ [N, L, H, 1, d] summed over L. Value-major, so
+    // that the finish pass contracts Q with the last (contiguous) axis: ONNX Runtime reduces a
+    // middle axis about twice as slowly
+    const kv = ops.reshape(contract(ops, ops.reshape(v, [n, l, h, d, 1]), ops.reshape(kf, [n, l, h, 1, d]), 1), [n, h, d, d]);
     return {
       sumKV: ops.add(previous.sumKV, kv), // [N, H, d, d]
       sumK: ops.add(previous.sumK, ops.reshape(ops.sum(kf, [1], true), [n, h, 1, d])), // [N, H, 1, d]
@@ -157,8 +162,8 @@ export function classAttentionFromSums<T>(ops: Ops<T>, params: ModelParams<T>, p
     const { n, l, c, d } = headSplit(ops, qf, h);
     const denom = contract(ops, ops.reshape(qf, [n, l, h, d]), ops.reshape(sums.sumK, [n, 1, h, d]), 3); // Q · ΣK: [N, L, H, 1]
     const z = ops.div(ops.constant(new Float32Array([1]), [1]), ops.addScalar(denom, options.attentionEps ?? 1e-6));
-    // Q · ΣK⊗V: [N, L, H, d, 1] ⊙ [N, 1, H, d, d] summed over the d of Q → [N, L, H, 1, d]
-    const qkv = ops.reshape(contract(ops, ops.reshape(qf, [n, l, h, d, 1]), ops.reshape(sums.sumKV, [n, 1, h, d, d]), 3), [n, l, h, d]);
+    // Q · ΣK⊗V: [N, L, H, 1, d] ⊙ [N, 1, H, d (value), d (key)] summed over the key channel → [N, L, H, d, 1]
+    const qkv = ops.reshape(contract(ops, ops.reshape(qf, [n, l, h, 1, d]), ops.reshape(sums.sumKV, [n, 1, h, d, d]), 4), [n, l, h, d]);
     const out = ops.mul(qkv, z); // [N, L, H, d]
     const attended = ops.add(seq, ops.reshape(out, [n, l, c]));
     return attentionLayerTail(ops, params, attended, ops.shape(pooled), normEps);
