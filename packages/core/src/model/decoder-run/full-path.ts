@@ -72,18 +72,19 @@ async function lastLayersDeferred<T>(
   const { tensors } = run;
   const total = x1.counts.reduce((a, b) => a + b, 0);
   run.progress.enterLayer(1, total);
-  const sums1 = await streamedSums(run, 1, storedChunks(run, x1));
+  // layer 1's spatial features replace its input: the recomputation below starts from them
+  const sums1 = await streamedSums(run, 1, storedChunks(run, x1), true);
   // layer 1's second half runs inside layer 2: count it as done here
   for (const n of x1.counts) run.progress.advance(2, n, 0.75);
   run.progress.enterLayer(2, total);
   const merge1 = await mergeGuidanceOf(run, 1, guidance1);
   const merge2 = await mergeGuidanceOf(run, 2, guidance2);
   tensors.drop(guidance1, guidance2);
-  const x2 = deferredLayerOutput(run, 1, x1, sums1, cg, merge1);
+  const x2 = deferredLayerOutput(run, 1, sums1.spatial!, sums1, cg, merge1);
   const sums2 = await streamedSums(run, 2, x2);
   const perChunk = await streamedFinish(run, 2, ['logits'], x2, sums2, cg, merge2);
   tensors.drop(sums1.sumKV, sums1.sumK, sums2.sumKV, sums2.sumK, merge1, merge2);
-  tensors.dropChunks(x1);
+  tensors.dropChunks(x1, sums1.spatial);
   dropCorrGuidanceInputs(run, cg);
   return (await layerResult(run, ['logits'], perChunk, x1.counts)).logits!;
 }

@@ -141,9 +141,10 @@ async function runLayerStreamed<T>(
   cg: CorrGuidanceInputs<T>,
   mergeGuidance: T,
 ): Promise<Record<string, T>[]> {
-  const source = storedChunks(run, x);
-  const sums = await streamedSums(run, layer, source);
-  const perChunk = await streamedFinish(run, layer, outputs, source, sums, cg, mergeGuidance);
+  // the sums pass keeps each chunk's spatial features in place of its input: the finish pass
+  // then need not run the spatial block again
+  const sums = await streamedSums(run, layer, storedChunks(run, x), true);
+  const perChunk = await streamedFinish(run, layer, outputs, storedChunks(run, sums.spatial!), sums, cg, mergeGuidance, 'spatial');
   run.tensors.drop(sums.sumKV, sums.sumK);
   return perChunk;
 }
@@ -169,13 +170,26 @@ export function storedChunks<T>(run: DecoderRunState<T>, x: ClassChunks<T>): Fea
   };
 }
 
-/** First pass of a streamed layer: the class attention's sums over every chunk of `x` (owned by the run). */
-export async function streamedSums<T>(run: DecoderRunState<T>, layer: number, x: FeatureChunks<T>): Promise<{ sumKV: T; sumK: T }> {
+/** The class attention's sums of a streamed layer (owned by the run), and the chunks' spatial features when kept. */
+export interface StreamedSums<T> {
+  sumKV: T;
+  sumK: T;
+  /** With `keepSpatial`: each chunk's FAM-spatial features (owned by the run), its input released for good. */
+  spatial?: ClassChunks<T>;
+}
+
+/**
+ * First pass of a streamed layer: the class attention's sums over every chunk of `x`. With
+ * `keepSpatial` each chunk's FAM-spatial features are kept in place of the chunk (the same size),
+ * for the finish pass to take (`streamedFinish(…, 'spatial')`).
+ */
+export async function streamedSums<T>(run: DecoderRunState<T>, layer: number, x: FeatureChunks<T>, keepSpatial = false): Promise<StreamedSums<T>> {
   const { ops, tensors } = run;
   const pool = run.arch.decoder_pooling[0]!;
-  const sumsStage = decoderLayerSumsStageOf(run.params, run.arch, layer);
+  const sumsStage = decoderLayerSumsStageOf(run.params, run.arch, layer, keepSpatial);
   let sumKV: T | undefined;
   let sumK: T | undefined;
+  const spatial: T[] = [];
   // the first pass (spatial block, pooling, keys and values) is about a quarter of a layer's work
   for (const [i, n] of x.counts.entries()) {
     const part = await x.get(i);
@@ -186,17 +200,19 @@ export async function streamedSums<T>(run: DecoderRunState<T>, layer: number, x:
       sumK = tensors.keep(empty.sumK);
     }
     const out = await runStage(ops, sumsStage, { x: part, sumKVIn: sumKV, sumKIn: sumK });
-    x.release(i, part, false);
+    x.release(i, part, keepSpatial);
+    if (keepSpatial) spatial.push(tensors.keep(out.spatial!));
     tensors.drop(sumKV, sumK);
     sumKV = tensors.keep(out.sumKV!);
     sumK = tensors.keep(out.sumK!);
     run.progress.advance(layer + 1, n, 0.25);
   }
-  return { sumKV: sumKV!, sumK: sumK! };
+  return { sumKV: sumKV!, sumK: sumK!, ...(keepSpatial ? { spatial: { parts: spatial, counts: [...x.counts] } } : {}) };
 }
 
 /**
- * Second pass of a streamed layer: each chunk of `x` from the sums over every class and the
+ * Second pass of a streamed layer: each chunk of `x` (the layer's input, or with `from` =
+ * 'spatial' the spatial features the sums pass kept) from the sums over every class and the
  * layer's `mergeGuidance` (`mergeGuidanceOf`); the chunks are released for good.
  */
 export async function streamedFinish<T>(
@@ -207,13 +223,14 @@ export async function streamedFinish<T>(
   sums: { sumKV: T; sumK: T },
   cg: CorrGuidanceInputs<T>,
   mergeGuidance: T,
+  from: 'x' | 'spatial' = 'x',
 ): Promise<Record<string, T>[]> {
-  const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs);
+  const finishStage = decoderLayerFromSumsStageOf(run.params, run.arch, layer, outputs, from);
   const perChunk: Record<string, T>[] = [];
   for (const [i, n] of x.counts.entries()) {
     const part = await x.get(i);
     const cgIn = await corrGuidanceInput(run, layer, cg, i);
-    perChunk.push(await runStage(run.ops, finishStage, { x: part, ...sums, mergeGuidance, corrGuidanceInput: cgIn }));
+    perChunk.push(await runStage(run.ops, finishStage, { [from]: part, sumKV: sums.sumKV, sumK: sums.sumK, mergeGuidance, corrGuidanceInput: cgIn }));
     x.release(i, part, true);
     releaseCorrGuidanceInput(run, cg, i, cgIn);
     run.progress.advance(layer + 1, n, 0.75);

@@ -238,9 +238,14 @@ export function decoderLayerMergeSpatialForward<T>(
 // ---- the same layer streamed over class chunks ------------------------------------------------
 // Two passes over the chunks: sums of the class attention (class-attention.ts), then each chunk
 // finished from them. Nothing holds every class at once: memory does not grow with T beyond the
-// layer's inputs and outputs. The FAM-spatial block runs in both passes (as it did in pool and merge).
+// layer's inputs and outputs. The second pass takes either the chunk's input (and runs the
+// FAM-spatial block again) or the spatial features the first pass kept in its place.
 
-/** Per chunk, first pass: `previous` + the class-attention sums of the classes of `x` [t, c, H, W]. */
+/**
+ * Per chunk, first pass: `previous` + the class-attention sums of the classes of `x` [t, c, H, W],
+ * and the chunk's FAM-spatial features `spatial` [t, c, H, W] (which the second pass may take
+ * instead of `x`: the same size, and the spatial block then runs once per layer, not twice).
+ */
 export function decoderLayerSumsForward<T>(
   ops: Ops<T>,
   params: ModelParams<T>,
@@ -248,10 +253,13 @@ export function decoderLayerSumsForward<T>(
   layer: number,
   x: T,
   previous: ClassAttentionSums<T>,
-): ClassAttentionSums<T> {
+): ClassAttentionSums<T> & { spatial: T } {
   checkLayer(layer);
   const decoder = scoped(params, DECODER_PREFIX);
-  return ops.tidy(() => fusionAddSums(ops, decoder, arch, layer, fusionPooled(ops, arch, fusionSpatial(ops, decoder, arch, layer, x)), previous));
+  return ops.tidy(() => {
+    const spatial = fusionSpatial(ops, decoder, arch, layer, x);
+    return { ...fusionAddSums(ops, decoder, arch, layer, fusionPooled(ops, arch, spatial), previous), spatial };
+  });
 }
 
 /** Per chunk, second pass: the layer for the chunk's classes given the sums over every class. Same outputs as `decoderLayerForward`. */
@@ -266,9 +274,25 @@ export function decoderLayerFromSumsForward<T>(
   checkLayer(layer);
   const decoder = scoped(params, DECODER_PREFIX);
   return ops.tidy(() => {
-    const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
     const spatial = fusionSpatial(ops, decoder, arch, layer, inputs.x);
-    const attended = fusionClassAttentionFromSums(ops, decoder, arch, layer, fusionPooled(ops, arch, spatial), inputs.sums);
-    return mergedLayerOutputs(ops, decoder, layer, spatial, attended, inputs.mergeGuidance, cg, withHead);
+    return decoderLayerFromSpatialSumsForward(ops, params, arch, layer, { ...inputs, spatial }, withHead);
+  });
+}
+
+/** `decoderLayerFromSumsForward` given the chunk's FAM-spatial features `spatial` (from the first pass) instead of `x`. */
+export function decoderLayerFromSpatialSumsForward<T>(
+  ops: Ops<T>,
+  params: ModelParams<T>,
+  arch: DecoderArchitecture,
+  layer: number,
+  inputs: { spatial: T; sums: ClassAttentionSums<T>; mergeGuidance: T; corrGuidanceInput: T },
+  withHead = true,
+): DecoderLayerOutputs<T> {
+  checkLayer(layer);
+  const decoder = scoped(params, DECODER_PREFIX);
+  return ops.tidy(() => {
+    const cg = corrGuidance(ops, decoder, layer, inputs.corrGuidanceInput);
+    const attended = fusionClassAttentionFromSums(ops, decoder, arch, layer, fusionPooled(ops, arch, inputs.spatial), inputs.sums);
+    return mergedLayerOutputs(ops, decoder, layer, inputs.spatial, attended, inputs.mergeGuidance, cg, withHead);
   });
 }

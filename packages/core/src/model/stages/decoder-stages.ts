@@ -38,6 +38,7 @@ import {
   decoderLayerPoolForward,
   decoderLayerForward,
   decoderLayerFromSumsForward,
+  decoderLayerFromSpatialSumsForward,
   decoderLayerSumsForward,
   type DecoderArchitecture,
 } from '../decoder/decoder-forward.js';
@@ -213,41 +214,50 @@ export function decoderLayerMergeSpatialStageOf<T>(params: ModelParams<T>, layer
   };
 }
 
-/** `decoderLayer{layer}Sums`: for a chunk of classes, the class attention's running sums (sumKVIn, sumKIn → sumKV, sumK). */
-export function decoderLayerSumsStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number): Stage<T> {
+/**
+ * `decoderLayer{layer}Sums`: for a chunk of classes, the class attention's running sums (sumKVIn,
+ * sumKIn → sumKV, sumK); with `keepSpatial` (`decoderLayer{layer}Sums[spatial]`) also the chunk's
+ * FAM-spatial features `spatial`, which `decoderLayerFromSumsStageOf(…, 'spatial')` then takes.
+ */
+export function decoderLayerSumsStageOf<T>(params: ModelParams<T>, arch: DecoderArchitecture, layer: number, keepSpatial = false): Stage<T> {
   return {
-    name: `decoderLayer${layer}Sums`,
+    name: keepSpatial ? `decoderLayer${layer}Sums[spatial]` : `decoderLayer${layer}Sums`,
     // graph inputs and outputs need distinct names: the sums so far come in as `*In`
     inputs: [{ name: 'x', classAxis: 0 }, { name: 'sumKVIn' }, { name: 'sumKIn' }],
-    outputs: ['sumKV', 'sumK'],
-    run: (ops: Ops<T>, i) => ({ ...decoderLayerSumsForward(ops, params, arch, layer, i.x!, { sumKV: i.sumKVIn!, sumK: i.sumKIn! }) }),
+    outputs: keepSpatial ? ['sumKV', 'sumK', 'spatial'] : ['sumKV', 'sumK'],
+    run: (ops: Ops<T>, i): Record<string, T> => {
+      const { sumKV, sumK, spatial } = decoderLayerSumsForward(ops, params, arch, layer, i.x!, { sumKV: i.sumKVIn!, sumK: i.sumKIn! });
+      if (keepSpatial) return { sumKV, sumK, spatial };
+      ops.dispose(spatial);
+      return { sumKV, sumK };
+    },
   };
 }
 
-/** `decoderLayer{layer}FromSums`: the layer for a chunk given the sums over every class, with the `outputs` asked for. */
+/**
+ * `decoderLayer{layer}FromSums`: the layer for a chunk given the sums over every class, with the
+ * `outputs` asked for, from the chunk's input `x` or (`from` = 'spatial',
+ * `decoderLayer{layer}FromSpatialSums`) from the FAM-spatial features the sums pass kept.
+ */
 export function decoderLayerFromSumsStageOf<T>(
   params: ModelParams<T>,
   arch: DecoderArchitecture,
   layer: number,
   outputs: readonly DecoderLayerOutput[],
+  from: 'x' | 'spatial' = 'x',
 ): Stage<T> {
   const withHead = outputs.includes('logits');
   return {
-    name: `decoderLayer${layer}FromSums[${outputs.join(',')}]`,
-    inputs: [{ name: 'x', classAxis: 0 }, { name: 'sumKV' }, { name: 'sumK' }, { name: 'mergeGuidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
+    name: `decoderLayer${layer}${from === 'x' ? 'FromSums' : 'FromSpatialSums'}[${outputs.join(',')}]`,
+    inputs: [{ name: from, classAxis: 0 }, { name: 'sumKV' }, { name: 'sumK' }, { name: 'mergeGuidance' }, { name: 'corrGuidanceInput', classAxis: 0 }],
     outputs,
-    run: (ops: Ops<T>, i) =>
-      selectOutputs(
-        ops,
-        decoderLayerFromSumsForward(
-          ops,
-          params,
-          arch,
-          layer,
-          { x: i.x!, sums: { sumKV: i.sumKV!, sumK: i.sumK! }, mergeGuidance: i.mergeGuidance!, corrGuidanceInput: i.corrGuidanceInput! },
-          withHead,
-        ),
-        outputs,
-      ),
+    run: (ops: Ops<T>, i) => {
+      const common = { sums: { sumKV: i.sumKV!, sumK: i.sumK! }, mergeGuidance: i.mergeGuidance!, corrGuidanceInput: i.corrGuidanceInput! };
+      const out =
+        from === 'x'
+          ? decoderLayerFromSumsForward(ops, params, arch, layer, { x: i.x!, ...common }, withHead)
+          : decoderLayerFromSpatialSumsForward(ops, params, arch, layer, { spatial: i.spatial!, ...common }, withHead);
+      return selectOutputs(ops, out, outputs);
+    },
   };
 }
