@@ -55,13 +55,16 @@ describe.each(BACKENDS)('profiling backend around %s', (name, create) => {
           stages.filter((s) => s.startsWith(prefix)),
           prefix,
         ).toHaveLength(1);
-      // a decoder layer runs whole, or in class chunks (pool, attention, merge) when the backend
-      // prefers chunks smaller than the class count (ort on a CPU)
+      // a decoder layer runs whole, or in class chunks (pool, attention, merge, with the
+      // guidance's share of the merge made once) when the backend prefers chunks smaller than
+      // the class count (ort on a CPU)
       const chunked = (ops.preferredClassChunk ?? 16) < golden.classes.length;
       for (const layer of [0, 1, 2]) {
         const kinds = stages.filter((s) => s.startsWith(`decoderLayer${layer}`)).map((s) => s.replace(/\[.*$/, ''));
         expect(kinds.sort(), `decoderLayer${layer}`).toEqual(
-          chunked ? [`decoderLayer${layer}Attention`, `decoderLayer${layer}Merge`, `decoderLayer${layer}Pool`] : [`decoderLayer${layer}`],
+          chunked
+            ? [`decoderLayer${layer}Attention`, `decoderLayer${layer}Merge`, `decoderLayer${layer}MergeGuidance`, `decoderLayer${layer}Pool`]
+            : [`decoderLayer${layer}`],
         );
       }
       expect(report.stages.imageEncoder!.calls).toBe(1);
