@@ -16,26 +16,16 @@ import { SedsegError } from '../../errors.js';
 import type { Ops } from '../../ops/ops.js';
 import type { ModelParams } from '../model-params.js';
 
-/** Input channels of `conv.double_conv.0` [o, m + g + g', k, k]: `up`'s m, then the guidance's g, then the corr guidance's g'. */
-function channelsOf<T>(ops: Ops<T>, params: ModelParams<T>, guidanceChannels: number): { w: T; m: number; total: number; padding: number } {
+/** `conv.double_conv.0.weight` [o, m + g + g', k, k] and its sizes: `up`'s m inputs come first, then the guidance's g, then the corr guidance's g'. */
+function firstConvOf<T>(ops: Ops<T>, params: ModelParams<T>): { w: T; out: number; m: number; total: number; padding: number } {
   const w = params.get('conv.double_conv.0.weight');
-  const [, total, k] = ops.shape(w) as [number, number, number, number];
-  const m = ops.shape(params.get('up.weight'))[1]!;
-  if (m + guidanceChannels >= total) {
-    throw new SedsegError(
-      'E_KEY',
-      `decoder merge: conv.double_conv.0.weight [${ops.shape(w).join(', ')}] has ${total} inputs, too few for up's ${m} and ${guidanceChannels} guidance channels`,
-    );
-  }
-  return { w, m, total, padding: (k - 1) / 2 };
+  const [out, total, k] = ops.shape(w) as [number, number, number, number];
+  return { w, out, m: ops.shape(params.get('up.weight'))[1]!, total, padding: (k - 1) / 2 };
 }
 
-function channelRange<T>(ops: Ops<T>, w: T, indices: number[]): T {
-  return ops.gather(w, Int32Array.from(indices), 1);
-}
-
-function span(from: number, to: number): number[] {
-  return Array.from({ length: to - from }, (_, i) => from + i);
+/** The input channels [from, to) of each range of the weight `w` [o, in, k, k], in order. */
+function inputChannels<T>(ops: Ops<T>, w: T, ranges: readonly (readonly [number, number])[]): T {
+  return ops.gather(w, Int32Array.from(ranges.flatMap(([from, to]) => Array.from({ length: to - from }, (_, i) => from + i))), 1);
 }
 
 /**
@@ -44,8 +34,14 @@ function span(from: number, to: number): number[] {
  */
 export function mergeGuidanceForward<T>(ops: Ops<T>, params: ModelParams<T>, guidance: T): T {
   const g = ops.shape(guidance)[1]!;
-  const { w, m, padding } = channelsOf(ops, params, g);
-  return ops.tidy(() => ops.conv2d(guidance, channelRange(ops, w, span(m, m + g)), undefined, { padding }));
+  const { w, m, total, padding } = firstConvOf(ops, params);
+  if (m + g >= total) {
+    throw new SedsegError(
+      'E_KEY',
+      `decoder merge: conv.double_conv.0.weight [${ops.shape(w).join(', ')}] has ${total} inputs, too few for up's ${m} and ${g} guidance channels`,
+    );
+  }
+  return ops.tidy(() => ops.conv2d(guidance, inputChannels(ops, w, [[m, m + g]]), undefined, { padding }));
 }
 
 /**
@@ -55,19 +51,26 @@ export function mergeGuidanceForward<T>(ops: Ops<T>, params: ModelParams<T>, gui
  */
 export function firstMergeConv<T>(ops: Ops<T>, params: ModelParams<T>, up: T, mergeGuidance: T, corrGuidance: T): T {
   const gc = ops.shape(corrGuidance)[1]!;
-  const o = ops.shape(params.get('conv.double_conv.0.weight'))[0]!;
-  const { w, m, total, padding } = channelsOf(ops, params, 0);
+  const { w, out, m, total, padding } = firstConvOf(ops, params);
   const g = total - m - gc;
   const shared = ops.shape(mergeGuidance);
   const [, , uh, uw] = ops.shape(up) as [number, number, number, number];
-  if (g < 1 || shared.length !== 4 || shared[0] !== 1 || shared[1] !== o || shared[2] !== uh || shared[3] !== uw) {
+  if (g < 1 || shared.length !== 4 || shared[0] !== 1 || shared[1] !== out || shared[2] !== uh || shared[3] !== uw) {
     throw new SedsegError(
       'E_ARGUMENT',
-      `decoder merge: merge guidance [${shared.join(', ')}] and corr guidance of ${gc} channels do not fit conv.double_conv.0.weight (${total} inputs, ${o} outputs) at ${uh}×${uw}`,
+      `decoder merge: merge guidance [${shared.join(', ')}] and corr guidance of ${gc} channels do not fit conv.double_conv.0.weight (${total} inputs, ${out} outputs) at ${uh}×${uw}`,
     );
   }
   return ops.tidy(() => {
-    const perClass = ops.conv2d(ops.concat([up, corrGuidance], 1), channelRange(ops, w, [...span(0, m), ...span(m + g, total)]), undefined, { padding });
+    const perClass = ops.conv2d(
+      ops.concat([up, corrGuidance], 1),
+      inputChannels(ops, w, [
+        [0, m],
+        [m + g, total],
+      ]),
+      undefined,
+      { padding },
+    );
     return ops.add(perClass, mergeGuidance);
   });
 }
